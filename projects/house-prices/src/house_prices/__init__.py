@@ -1,0 +1,1 @@
+"""Ames house-price regression: data contract, features, models, training, serving."""

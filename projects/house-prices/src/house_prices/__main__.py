@@ -1,0 +1,3 @@
+from house_prices.cli import main
+
+main()

@@ -1,0 +1,143 @@
+"""`house-prices` command line: validate, train, evaluate, predict, app, run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from house_prices import config as config_module
+from house_prices.data import DATASET, load_test, load_train
+from house_prices.predictor import HousePricePredictor
+from house_prices.train import MODEL_FILE
+from mlshared.console import console, friendly_errors
+from mlshared.datasets import fingerprint
+from mlshared.paths import OutputDirs
+from mlshared.projects import ProjectSpec
+
+app = typer.Typer(
+    help="Ames house prices: a leak-free scikit-learn pipeline, linear and boosted models, a blend, "
+    "a Kaggle submission and a Streamlit app.",
+    no_args_is_help=True,
+)
+
+ProfileOpt = Annotated[
+    str,
+    typer.Option(
+        "--profile", "-p", help="`full` reproduces the README; `quick` is faster and writes artifacts/quick/."
+    ),
+]
+ParamsOpt = Annotated[Path, typer.Option("--params", help="Parameter file.", exists=True, dir_okay=False)]
+
+
+def _outputs(profile: str) -> OutputDirs:
+    return OutputDirs(config_module.PROJECT_ROOT, profile)
+
+
+@app.command()
+@friendly_errors
+def validate(profile: ProfileOpt = "full") -> None:
+    """Resolve and verify the data files, check them against the schema, write a data report."""
+    train, test = load_train(), load_test()
+    warnings = {"train": train.warnings, "test": test.warnings}
+    summary = {
+        "dataset": DATASET,
+        "fingerprint": fingerprint(DATASET),
+        "train_rows": len(train.frame),
+        "test_rows": len(test.frame),
+        "warnings": warnings,
+    }
+    outputs = _outputs(profile).ensure()
+    path = outputs.reports / "data_validation.json"
+    path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    console.print(f"[green]Schema OK[/]: train {len(train.frame)} rows, test {len(test.frame)} rows")
+    for name, notes in warnings.items():
+        for note in notes:
+            console.print(f"[yellow]Warning ({name}):[/] {note}")
+
+
+@app.command()
+@friendly_errors
+def train(profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS) -> None:
+    """Cross-validate every model, fit the blend on all rows, save it, log and register it in MLflow."""
+    from house_prices.train import train as run_training
+
+    run_training(config_module.load(params, profile), profile, _outputs(profile))
+
+
+@app.command()
+@friendly_errors
+def evaluate(profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS) -> None:
+    """Write reports/metrics.json and the figures from the last training run."""
+    from house_prices.evaluate import evaluate as run_evaluation
+
+    run_evaluation(config_module.load(params, profile), profile, _outputs(profile))
+
+
+@app.command()
+@friendly_errors
+def predict(
+    source: Annotated[
+        Path | None,
+        typer.Argument(help="CSV of houses in the Kaggle schema; default: the Kaggle test.csv.", dir_okay=False),
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write the CSV.")] = None,
+    interval: Annotated[bool, typer.Option(help="Add low/high columns (prediction interval).")] = False,
+    model: Annotated[Path | None, typer.Option(help="Model file; default: the profile's models/model.joblib.")] = None,
+    profile: ProfileOpt = "full",
+) -> None:
+    """Predict prices: `submission.csv` (Id,SalePrice) for Kaggle's test.csv, or any CSV of houses."""
+    from house_prices.predict import predict_file
+
+    outputs = _outputs(profile).ensure()
+    predictor = HousePricePredictor.load(model or outputs.models / MODEL_FILE)
+    target = output or outputs.work / "submission.csv"
+    result = predict_file(predictor, source, target, with_interval=interval)
+    console.print(f"[green]Wrote[/] {target} ({len(result)} houses, median price ${result['SalePrice'].median():,.0f})")
+
+
+@app.command("app")
+def run_app(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
+    model: Annotated[Path | None, typer.Option(help="Model file; default: models/model.joblib.")] = None,
+) -> None:
+    """Start the Streamlit app (price, interval and drivers for one house; batch CSV predictions)."""
+    from house_prices import app as app_module
+
+    env = dict(os.environ)
+    if model:
+        env["HOUSE_PRICES_MODEL"] = str(model.resolve())
+    cmd = [sys.executable, "-m", "streamlit", "run", app_module.__file__, "--server.port", str(port),
+           "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
+    raise typer.Exit(subprocess.call(cmd, env=env))
+
+
+@app.command()
+@friendly_errors
+def run(profile: ProfileOpt = "quick", params: ParamsOpt = config_module.DEFAULT_PARAMS) -> None:
+    """The whole pipeline: validate -> train -> evaluate -> predict."""
+    start = time.perf_counter()
+    validate(profile)
+    train(profile, params)
+    evaluate(profile, params)
+    predict(None, None, False, None, profile)
+    console.print(f"[bold green]house-prices pipeline done[/] in {time.perf_counter() - start:.0f} s")
+
+
+PROJECT = ProjectSpec(
+    name="house-prices",
+    title="Ames house-price regression (scikit-learn, XGBoost, LightGBM, Streamlit)",
+    root=config_module.PROJECT_ROOT,
+    app=app,
+    pipeline=(("validate",), ("train",), ("evaluate",), ("predict",)),
+)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,98 @@
+"""The trained artifact: the fitted blend plus what serving needs around it (interval, typical
+house, explanations, provenance), saved as one joblib file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from house_prices.schema import FEATURES, INTEGER_COLUMNS, NUMERIC
+from mlshared.console import UserError
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Driver:
+    """How much one feature moves this house's price relative to the typical house."""
+
+    feature: str
+    value: Any
+    typical: Any
+    effect: float  # relative price change, e.g. +0.12 = this feature adds 12% vs the typical value
+
+
+@dataclass
+class HousePricePredictor:
+    model: Any  # a fitted BlendRegressor: raw houses -> price in dollars
+    log_residual_quantiles: tuple[float, float]  # from cross-validated residuals, for the interval
+    interval_level: float
+    typical_house: dict[str, Any]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    def predict(self, houses: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.model.predict(houses[list(FEATURES)]), dtype=float)
+
+    def predict_with_interval(self, houses: pd.DataFrame) -> pd.DataFrame:
+        """Point prediction and a prediction interval from the CV residual distribution (split-conformal
+        style: the interval covers `interval_level` of out-of-fold errors)."""
+        price = self.predict(houses)
+        low_q, high_q = self.log_residual_quantiles
+        return pd.DataFrame(
+            {"SalePrice": price, "low": price * np.exp(low_q), "high": price * np.exp(high_q)},
+            index=houses.index,
+        )
+
+    def explain(self, house: pd.Series, top: int = 8) -> list[Driver]:
+        """One-at-a-time attribution: reset each feature to the typical house's value and measure
+        how the predicted log price moves. Model-agnostic and cheap (one batch of 79 rows)."""
+        base = house[list(FEATURES)].to_frame().T
+        variants = pd.concat([base] * len(FEATURES), ignore_index=True)
+        for i, column in enumerate(FEATURES):
+            variants.loc[i, column] = self.typical_house[column]
+        log_price = float(np.log(self.predict(base)[0]))
+        effects = log_price - np.log(self.predict(variants))
+        order = np.argsort(-np.abs(effects))[:top]
+        return [
+            Driver(FEATURES[i], house[FEATURES[i]], self.typical_house[FEATURES[i]], float(np.expm1(effects[i])))
+            for i in order
+            if abs(effects[i]) > 1e-6
+        ]
+
+    def save(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump(self, path, compress=3)
+        return path
+
+    @staticmethod
+    def load(path: Path) -> HousePricePredictor:
+        if not path.is_file():
+            raise UserError(
+                f"No trained model at {path}.",
+                hint="Train one with `house-prices train` (or `make run`), "
+                "or point HOUSE_PRICES_MODEL at a model file.",
+            )
+        predictor = joblib.load(path)
+        if not isinstance(predictor, HousePricePredictor) or predictor.format_version != FORMAT_VERSION:
+            raise UserError(f"{path} is not a house-prices model of format {FORMAT_VERSION}.", hint="Retrain it.")
+        return predictor
+
+
+def typical_house(frame: pd.DataFrame) -> dict[str, Any]:
+    """Median of each numeric column and the most common value (NA included) of the others."""
+    typical: dict[str, Any] = {}
+    for column in FEATURES:
+        series = frame[column]
+        if column in NUMERIC:
+            value = float(series.median())
+            typical[column] = round(value) if column in INTEGER_COLUMNS else value
+        else:
+            mode = series.value_counts(dropna=False).idxmax()
+            typical[column] = None if pd.isna(mode) else mode
+    return typical

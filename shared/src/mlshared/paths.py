@@ -1,0 +1,60 @@
+"""Where things live: the workspace (repository) root and per-project directories."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def find_workspace_root(start: Path | None = None) -> Path:
+    """The repository root: `PORTFOLIO_HOME`, else the nearest ancestor holding `.git`, else cwd.
+
+    A project lifted out into its own repository gets its own root the same way.
+    """
+    env = os.environ.get("PORTFOLIO_HOME")
+    if env:
+        return Path(env).expanduser().resolve()
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return here
+
+
+def project_root(package_file: str) -> Path:
+    """A project's directory (the one holding `params.yaml`), found from a module inside it.
+
+    In a source checkout the package lives at `<project>/src/<package>/`; installed
+    elsewhere, the current directory is used so `--params` and relative paths still work.
+    """
+    candidate = Path(package_file).resolve().parents[2]
+    if (candidate / "params.yaml").exists():
+        return candidate
+    return Path.cwd()
+
+
+class OutputDirs:
+    """Where a run writes, by profile.
+
+    The full profile writes the published outputs: `models/` (DVC-tracked, git-ignored) and
+    `reports/` (metrics and figures the README embeds). Any other profile writes under
+    `artifacts/<profile>/`, so a quick run never overwrites what the README shows.
+    """
+
+    def __init__(self, root: Path, profile: str) -> None:
+        self.root = root
+        self.profile = profile
+        base = root if profile == "full" else root / "artifacts" / profile
+        self.models = base / "models"
+        self.reports = base / "reports"
+        self.figures = self.reports / "figures"
+        self.work = root / "artifacts" / profile
+
+    @property
+    def metrics(self) -> Path:
+        return self.reports / "metrics.json"
+
+    def ensure(self) -> OutputDirs:
+        for folder in (self.models, self.reports, self.figures, self.work):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self

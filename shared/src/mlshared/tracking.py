@@ -1,0 +1,158 @@
+"""MLflow helpers: a local embedded store by default, a server when MLFLOW_TRACKING_URI is set.
+
+Local default: `<repo>/mlruns/mlflow.db` (SQLite) with artifacts in `<repo>/mlruns/artifacts`,
+both git-ignored. Browse them with `make mlflow-ui`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from mlshared.paths import find_workspace_root
+
+TRACKING_ENV = "MLFLOW_TRACKING_URI"
+
+
+def local_store(root: Path | None = None) -> tuple[str, str]:
+    """(tracking URI, artifact root URI) of the embedded store under the workspace root."""
+    base = (root or find_workspace_root()) / "mlruns"
+    base.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{base / 'mlflow.db'}", (base / "artifacts").as_uri()
+
+
+def configure(experiment: str) -> str:
+    """Point MLflow at the configured store and make sure `experiment` exists; returns its id."""
+    import mlflow
+
+    uri = os.environ.get(TRACKING_ENV)
+    artifact_root: str | None = None
+    if not uri:
+        uri, artifact_root = local_store()
+    mlflow.set_tracking_uri(uri)
+    existing = mlflow.get_experiment_by_name(experiment)
+    if existing is not None:
+        experiment_id = str(existing.experiment_id)
+    else:
+        location = f"{artifact_root}/{experiment}" if artifact_root else None
+        experiment_id = str(mlflow.create_experiment(experiment, artifact_location=location))
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return experiment_id
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts to dotted keys, the shape MLflow params and metrics want."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+@contextmanager
+def tracked_run(
+    experiment: str, run_name: str, params: Mapping[str, Any] | None = None, tags: Mapping[str, str] | None = None
+) -> Iterator[Any]:
+    """Start a run in `experiment`, logging flattened params and tags up front."""
+    import mlflow
+
+    configure(experiment)
+    with mlflow.start_run(run_name=run_name, tags=dict(tags or {})) as run:
+        if params:
+            flat = {k: (v if isinstance(v, int | float | bool) else str(v)) for k, v in flatten(params).items()}
+            mlflow.log_params(flat)
+        yield run
+
+
+def log_metrics(metrics: Mapping[str, Any]) -> None:
+    """Log every numeric leaf of a nested metrics dict under dotted names."""
+    import mlflow
+
+    numeric = {
+        k: float(v) for k, v in flatten(metrics).items() if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+    mlflow.log_metrics(numeric)
+
+
+def log_artifacts(paths: list[Path], artifact_path: str | None = None) -> None:
+    import mlflow
+
+    for path in paths:
+        mlflow.log_artifact(str(path), artifact_path=artifact_path)
+
+
+def pinned_requirements(*distributions: str) -> list[str]:
+    """`name==version` of installed distributions: explicit, and far faster than MLflow's inference."""
+    return [f"{name}=={metadata.version(name)}" for name in distributions]
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    name: str
+    version: str
+    alias: str | None
+    model_uri: str
+
+    @property
+    def alias_uri(self) -> str:
+        return f"models:/{self.name}@{self.alias}" if self.alias else f"models:/{self.name}/{self.version}"
+
+
+def register(model_uri: str, name: str, alias: str | None = None) -> RegisteredModel:
+    """Register a logged model and point `alias` (e.g. `champion`) at the new version."""
+    import mlflow
+
+    version = mlflow.register_model(model_uri, name)
+    if alias:
+        mlflow.MlflowClient().set_registered_model_alias(name, alias, version.version)
+    return RegisteredModel(name, str(version.version), alias, model_uri)
+
+
+def _skops_types(model: Any) -> list[str]:
+    import skops.io
+
+    return list(skops.io.get_untrusted_types(data=skops.io.dumps(model)))
+
+
+def log_sklearn_model(
+    model: Any,
+    input_example: Any,
+    registered_name: str | None = None,
+    alias: str | None = None,
+    requirements: tuple[str, ...] = ("scikit-learn", "pandas", "numpy"),
+    code_packages: tuple[str, ...] = (),
+    name: str = "model",
+) -> RegisteredModel | None:
+    """Log a fitted scikit-learn estimator with signature and input example; optionally register it.
+
+    `code_packages` are importable local packages (e.g. the project's own, holding custom
+    transformers) copied into the model so it loads anywhere without installing them.
+    """
+    import importlib
+
+    import mlflow
+    from mlflow.models import infer_signature
+
+    signature = infer_signature(input_example, model.predict(input_example))
+    info = mlflow.sklearn.log_model(
+        # MLflow stores scikit-learn models with skops, which loads only types it is told to trust.
+        # These are the model's own classes (our transformers, the boosters), listed explicitly.
+        model,
+        skops_trusted_types=_skops_types(model),
+        name=name,
+        signature=signature,
+        input_example=input_example,
+        pip_requirements=pinned_requirements(*requirements),
+        code_paths=[str(Path(importlib.import_module(pkg).__file__ or "").parent) for pkg in code_packages] or None,
+    )
+    if registered_name is None:
+        return None
+    return register(info.model_uri, registered_name, alias)
