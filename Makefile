@@ -73,7 +73,7 @@ readme: setup ## Rewrite README results tables from reports/metrics.json
 
 .PHONY: repro
 repro: setup ## dvc repro of every project (full profile), then dvc metrics show
-	$(BIN)/dvc repro $(addsuffix dvc.yaml,$(PROJECT_DIRS))
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro $(wildcard $(addsuffix dvc.yaml,$(PROJECT_DIRS)))
 	$(BIN)/dvc metrics show
 
 .PHONY: mlflow-ui

@@ -85,7 +85,7 @@ def house_from_form(typical: dict[str, Any], inputs: dict[str, Any]) -> FormResu
 
 def _single_house(predictor: HousePricePredictor) -> None:
     typical = predictor.typical_house
-    st.caption("Defaults describe a typical Ames house (median or most common value of each column).")
+    st.caption("Defaults describe the most typical house of the training data; the drivers compare against it.")
     with st.form("house"):
         left, middle, right = st.columns(3)
         neighborhoods = sorted(CATEGORIES["Neighborhood"], key=lambda code: NEIGHBORHOOD_NAMES[code])
@@ -214,8 +214,8 @@ def _about(predictor: HousePricePredictor) -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="Ames house prices", page_icon="🏠", layout="wide")
-    st.title("🏠 Ames house price estimator")
+    st.set_page_config(page_title="Ames house prices", layout="wide")
+    st.title("Ames house price estimator")
     try:
         predictor = load_predictor(str(model_path()))
     except UserError as error:

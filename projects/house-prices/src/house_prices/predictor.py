@@ -15,6 +15,9 @@ from house_prices.schema import FEATURES, INTEGER_COLUMNS, NUMERIC
 from mlshared.console import UserError
 
 FORMAT_VERSION = 1
+# The columns that make a house "typical" when they sit near their median.
+TYPICAL_KEYS = ("OverallQual", "OverallCond", "GrLivArea", "TotalBsmtSF", "YearBuilt", "LotArea", "GarageCars",
+                "FullBath", "BedroomAbvGr", "TotRmsAbvGrd")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -85,14 +88,25 @@ class HousePricePredictor:
 
 
 def typical_house(frame: pd.DataFrame) -> dict[str, Any]:
-    """Median of each numeric column and the most common value (NA included) of the others."""
+    """The most typical real house of the training data: the one whose numeric columns sit closest
+    to the median (in percentile rank) and whose categories most often match the most common value.
+
+    A real house is internally consistent (a fireplace has a fireplace quality, a garage has a type),
+    which a column-by-column median/mode house would not be.
+    """
+    numeric = frame[list(TYPICAL_KEYS)].apply(pd.to_numeric, errors="coerce")
+    distance = (numeric.rank(pct=True) - 0.5).abs().fillna(0.5).sum(axis=1)
+    for column in (c for c in FEATURES if c not in NUMERIC):
+        mode = frame[column].value_counts(dropna=False).idxmax()
+        matches = frame[column].isna() if pd.isna(mode) else frame[column].eq(mode)
+        distance += 0.1 * (~matches.fillna(False)).astype(float)
+    house = frame.loc[distance.idxmin(), list(FEATURES)]
     typical: dict[str, Any] = {}
-    for column in FEATURES:
-        series = frame[column]
-        if column in NUMERIC:
-            value = float(series.median())
-            typical[column] = round(value) if column in INTEGER_COLUMNS else value
+    for column, value in house.items():
+        if pd.isna(value):
+            typical[str(column)] = None
+        elif column in NUMERIC:
+            typical[str(column)] = int(value) if column in INTEGER_COLUMNS else float(value)
         else:
-            mode = series.value_counts(dropna=False).idxmax()
-            typical[column] = None if pd.isna(mode) else mode
+            typical[str(column)] = value
     return typical

@@ -1,0 +1,101 @@
+"""Start a real server process (uvicorn, streamlit, gradio) on a free port and wait until it answers.
+
+Used by live-server tests, benchmarks and screenshot scripts, so they exercise the same entrypoint
+a user or a container runs, as a plain process.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningServer:
+    process: subprocess.Popen[bytes]
+    base_url: str
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def wait_for_http(url: str, timeout_s: float, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Poll `url` until it answers with a non-5xx status; fail early if the process dies."""
+    deadline = time.monotonic() + timeout_s
+    last_error = "no attempt"
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with code {process.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status < 500:
+                    return
+        except urllib.error.HTTPError as error:
+            if error.code < 500:
+                return
+            last_error = f"HTTP {error.code}"
+        except OSError as error:
+            last_error = str(error)
+        time.sleep(0.25)
+    raise TimeoutError(f"{url} did not answer within {timeout_s:.0f} s (last error: {last_error})")
+
+
+@contextmanager
+def serve(
+    command: Sequence[str],
+    port: int,
+    ready_path: str = "/",
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout_s: float = 120.0,
+) -> Iterator[RunningServer]:
+    """Run `command` (which must listen on `port`) until the block exits; its output goes to a log file
+    that is shown in the error if the server fails to come up."""
+    log_file = tempfile.NamedTemporaryFile(prefix="server-", suffix=".log", delete=False)  # noqa: SIM115
+    log_path = Path(log_file.name)
+    process = subprocess.Popen(
+        list(command),
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        start_new_session=True,  # so the whole process group can be stopped
+    )
+    server = RunningServer(process, f"http://127.0.0.1:{port}", log_path)
+    try:
+        try:
+            wait_for_http(server.base_url + ready_path, timeout_s, process)
+        except (RuntimeError, TimeoutError) as error:
+            raise RuntimeError(f"{error}\n--- server log ---\n{server.log()[-4000:]}") from error
+        yield server
+    finally:
+        _stop(process)
+        log_file.close()
+
+
+def _stop(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
