@@ -102,11 +102,12 @@ def typical_house(frame: pd.DataFrame) -> dict[str, Any]:
         distance += 0.1 * (~matches.fillna(False)).astype(float)
     house = frame.loc[distance.idxmin(), list(FEATURES)]
     typical: dict[str, Any] = {}
-    for column, value in house.items():
+    for name in FEATURES:
+        value = house[name]
         if pd.isna(value):
-            typical[str(column)] = None
-        elif column in NUMERIC:
-            typical[str(column)] = int(value) if column in INTEGER_COLUMNS else float(value)
+            typical[name] = None
+        elif name in NUMERIC:
+            typical[name] = int(value) if name in INTEGER_COLUMNS else float(value)
         else:
-            typical[str(column)] = value
+            typical[name] = value
     return typical
