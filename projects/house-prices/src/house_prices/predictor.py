@@ -103,7 +103,7 @@ def typical_house(frame: pd.DataFrame) -> dict[str, Any]:
     house = frame.loc[distance.idxmin(), list(FEATURES)]
     typical: dict[str, Any] = {}
     for name in FEATURES:
-        value = house[name]
+        value: Any = house[name]
         if pd.isna(value):
             typical[name] = None
         elif name in NUMERIC:
