@@ -123,28 +123,45 @@ def render_results(report: MetricsReport) -> str:
     return "\n\n".join([headline, markdown_table(report.table), provenance])
 
 
-def _replace_between(text: str, start: str, end: str, body: str, where: Path) -> str:
+def markers(name: str) -> tuple[str, str]:
+    """The comment lines that delimit a generated README block called `name`."""
+    if name == "results":
+        return START, END
+    if name == "summary":
+        return SUMMARY_START, SUMMARY_END
+    return f"<!-- {name}:start (generated; do not edit) -->", f"<!-- {name}:end -->"
+
+
+def _replace_block(text: str, name: str, body: str, where: Path) -> str:
+    start, end = markers(name)
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
     if not pattern.search(text):
-        raise ValueError(f"{where} has no results markers; add the lines\n{start}\n{end}")
+        raise ValueError(f"{where} has no {name!r} block; add the lines\n{start}\n{end}")
     return pattern.sub(lambda _: f"{start}\n{body}\n{end}", text, count=1)
 
 
-def sync_readme(readme: Path, body: str, summary: bool = False) -> bool:
-    """Rewrite the generated block of a README; returns True when the file changed."""
-    start, end = (SUMMARY_START, SUMMARY_END) if summary else (START, END)
+def sync_block(readme: Path, name: str, body: str) -> bool:
+    """Rewrite the generated block `name` of a README; returns True when the file changed."""
     text = readme.read_text(encoding="utf-8")
-    updated = _replace_between(text, start, end, body, readme)
+    updated = _replace_block(text, name, body, readme)
     if updated != text:
         readme.write_text(updated, encoding="utf-8")
         return True
     return False
 
 
-def readme_is_current(readme: Path, body: str, summary: bool = False) -> bool:
-    start, end = (SUMMARY_START, SUMMARY_END) if summary else (START, END)
+def block_is_current(readme: Path, name: str, body: str) -> bool:
     text = readme.read_text(encoding="utf-8")
-    return _replace_between(text, start, end, body, readme) == text
+    return _replace_block(text, name, body, readme) == text
+
+
+def sync_readme(readme: Path, body: str, summary: bool = False) -> bool:
+    """Rewrite the results (or, for the root README, summary) block; True when the file changed."""
+    return sync_block(readme, "summary" if summary else "results", body)
+
+
+def readme_is_current(readme: Path, body: str, summary: bool = False) -> bool:
+    return block_is_current(readme, "summary" if summary else "results", body)
 
 
 def summary_table(reports: dict[str, MetricsReport | None]) -> ResultsTable:
