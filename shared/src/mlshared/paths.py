@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+OUTPUT_ROOT_ENV = "PORTFOLIO_OUTPUT_ROOT"
+
 
 def find_workspace_root(start: Path | None = None) -> Path:
     """The repository root: `PORTFOLIO_HOME`, else the nearest ancestor holding `.git`, else cwd.
@@ -49,6 +51,13 @@ class OutputDirs:
         self.reports = base / "reports"
         self.figures = self.reports / "figures"
         self.work = root / "artifacts" / profile
+
+    @classmethod
+    def for_project(cls, name: str, root: Path, profile: str) -> OutputDirs:
+        """The project's output folders, or `$PORTFOLIO_OUTPUT_ROOT/<name>/...` when that is set
+        (tests and CI use it so a run never writes into the checkout)."""
+        override = os.environ.get(OUTPUT_ROOT_ENV)
+        return cls(Path(override) / name if override else root, profile)
 
     @property
     def metrics(self) -> Path:

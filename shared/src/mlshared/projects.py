@@ -24,7 +24,7 @@ class ProjectSpec:
     pipeline: tuple[tuple[str, ...], ...] = field(default=(("train",), ("evaluate",)))
 
     def outputs(self, profile: str) -> OutputDirs:
-        return OutputDirs(self.root, profile)
+        return OutputDirs.for_project(self.name, self.root, profile)
 
     @property
     def readme(self) -> Path:

@@ -34,6 +34,9 @@ def configure(experiment: str) -> str:
     artifact_root: str | None = None
     if not uri:
         uri, artifact_root = local_store()
+    elif uri.startswith("sqlite:///"):
+        # A SQLite store keeps its artifacts beside the database, not in ./mlruns of the current directory.
+        artifact_root = (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").as_uri()
     mlflow.set_tracking_uri(uri)
     existing = mlflow.get_experiment_by_name(experiment)
     if existing is not None:

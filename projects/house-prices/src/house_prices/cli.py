@@ -37,7 +37,7 @@ ParamsOpt = Annotated[Path, typer.Option("--params", help="Parameter file.", exi
 
 
 def _outputs(profile: str) -> OutputDirs:
-    return OutputDirs(config_module.PROJECT_ROOT, profile)
+    return OutputDirs.for_project("house-prices", config_module.PROJECT_ROOT, profile)
 
 
 @app.command()
