@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -109,13 +108,46 @@ def run_app(
 ) -> None:
     """Start the Streamlit app (price, interval and drivers for one house; batch CSV predictions)."""
     from house_prices import app as app_module
+    from mlshared.servers import streamlit_command
 
     env = dict(os.environ)
     if model:
-        env["HOUSE_PRICES_MODEL"] = str(model.resolve())
-    cmd = [sys.executable, "-m", "streamlit", "run", app_module.__file__, "--server.port", str(port),
-           "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
-    raise typer.Exit(subprocess.call(cmd, env=env))
+        env[app_module.MODEL_ENV] = str(model.resolve())
+    console.print(f"Starting the app on http://localhost:{port}")
+    raise typer.Exit(subprocess.call(streamlit_command(app_module.__file__, port), env=env))
+
+
+@app.command()
+@friendly_errors
+def screenshot(
+    output: Annotated[Path, typer.Option("--output", "-o", help="PNG to write.")] = config_module.PROJECT_ROOT
+    / "docs"
+    / "app.png",
+    model: Annotated[Path | None, typer.Option(help="Model file; default: models/model.joblib.")] = None,
+) -> None:
+    """Start the app, estimate a better-than-typical house in headless Chromium and save a screenshot."""
+    from house_prices import app as app_module
+    from mlshared.browser import browser_page
+    from mlshared.servers import free_port, serve, streamlit_command
+
+    model_file = (model or _outputs("full").models / MODEL_FILE).resolve()
+    HousePricePredictor.load(model_file)  # fail early with the "train first" message
+    port = free_port()
+    env = {app_module.MODEL_ENV: str(model_file)}
+    command = streamlit_command(app_module.__file__, port)
+    with serve(command, port, ready_path="/_stcore/health", env=env) as server, browser_page(1280, 1500) as page:
+        page.goto(server.base_url)
+        page.get_by_text("Adjust the house").wait_for(timeout=60_000)
+        quality = page.get_by_role("slider").first
+        quality.focus()
+        for _ in range(2):
+            quality.press("ArrowRight")
+        page.get_by_role("button", name="Estimate price").click()
+        page.get_by_text("What drives this price").wait_for(timeout=60_000)
+        page.wait_for_timeout(2000)  # let the chart finish rendering
+        output.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(output), full_page=True)
+    console.print(f"[green]Wrote[/] {output}")
 
 
 @app.command()
