@@ -36,12 +36,12 @@ setup: $(STAMP) ## Create .venv (if missing) and install every package at the lo
 run: setup ## The main job: every project's pipeline (PROFILE=quick by default, PROFILE=full for README numbers) and a summary table
 	$(BIN)/portfolio pipeline --profile $(PROFILE)
 
-.PHONY: browsers
-browsers: ## Install Debian's chromium for the browser tests (Playwright drives it)
-	./scripts/ensure-chromium.sh
+.PHONY: system-deps
+system-deps: ## Install the Debian packages tests and benchmarks use (chromium for browser tests, wrk for load tests)
+	./scripts/system-deps.sh
 
 .PHONY: test
-test: setup browsers ## Set up and run the whole test suite (code, data, model, app, browser, repository checks)
+test: setup system-deps ## Set up and run the whole test suite (code, data, model, API, app, browser, repository checks)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 .PHONY: test-fast

@@ -140,7 +140,7 @@ def test_download_verifies_and_caches(
     url, www = http_root
     shutil.copy(mirror / "telco-churn" / "Telco-Customer-Churn.csv", www / "Telco-Customer-Churn.csv")
     _point_telco_at(monkeypatch, url)
-    settings = DataSettings(mirror=tmp_path / "nowhere", cache=tmp_path / "cache")
+    settings = DataSettings(mirror=tmp_path / "nowhere", cache=tmp_path / "cache", offline=False)
     path = resolve_file("telco-churn", "Telco-Customer-Churn.csv", settings)
     assert path == tmp_path / "cache" / "telco-churn" / "Telco-Customer-Churn.csv"
     assert path.read_bytes() == (www / "Telco-Customer-Churn.csv").read_bytes()
@@ -152,7 +152,7 @@ def test_a_bad_download_is_set_aside_not_used(
     url, www = http_root
     (www / "Telco-Customer-Churn.csv").write_text("customerID,Churn\nx,Yes\n")
     _point_telco_at(monkeypatch, url)
-    settings = DataSettings(mirror=tmp_path / "nowhere", cache=tmp_path / "cache")
+    settings = DataSettings(mirror=tmp_path / "nowhere", cache=tmp_path / "cache", offline=False)
     with pytest.raises(ChecksumMismatchError):
         resolve_file("telco-churn", "Telco-Customer-Churn.csv", settings)
     target = tmp_path / "cache" / "telco-churn" / "Telco-Customer-Churn.csv"
@@ -164,7 +164,7 @@ def test_unreachable_host_gives_the_offline_hint(tmp_path: Path, monkeypatch: py
     from mlshared.servers import free_port
 
     _point_telco_at(monkeypatch, f"http://127.0.0.1:{free_port()}/")
-    settings = DataSettings(mirror=tmp_path / "nowhere", cache=tmp_path / "cache", timeout_s=5)
+    settings = DataSettings(mirror=tmp_path / "nowhere", cache=tmp_path / "cache", offline=False, timeout_s=5)
     with pytest.raises(DatasetUnavailableError, match="offline"):
         resolve_file("telco-churn", "Telco-Customer-Churn.csv", settings)
 

@@ -57,7 +57,7 @@ def list_projects() -> None:
     table = Table("project", "title", "path", "primary metric (full profile)")
     root = find_workspace_root()
     for spec in discover().values():
-        metrics = spec.outputs("full").metrics
+        metrics = spec.published_report
         value = "not run yet"
         if metrics.is_file():
             p = reports.read_report(metrics).primary
@@ -198,7 +198,7 @@ def _readme_bodies() -> list[tuple[Path, str, bool]]:
     bodies: list[tuple[Path, str, bool]] = []
     found: dict[str, reports.MetricsReport | None] = {}
     for spec in projects.values():
-        report = _maybe_report(spec.outputs("full").metrics)
+        report = _maybe_report(spec.published_report)
         found[spec.name] = report
         if report is not None:
             bodies.append((spec.readme, reports.render_results(report), False))

@@ -27,6 +27,11 @@ class ProjectSpec:
         return OutputDirs.for_project(self.name, self.root, profile)
 
     @property
+    def published_report(self) -> Path:
+        """The full-profile report committed in the checkout (what the README shows)."""
+        return OutputDirs(self.root, "full").metrics
+
+    @property
     def readme(self) -> Path:
         return self.root / "README.md"
 
