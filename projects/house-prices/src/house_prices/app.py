@@ -198,9 +198,12 @@ def _batch(predictor: HousePricePredictor) -> None:
 def _about(predictor: HousePricePredictor) -> None:
     meta = predictor.metadata
     cv = meta.get("cv", {})
+    selected = meta.get("selected_model", "blend")
+    described = f"a blend of {', '.join(meta.get('blend_weights', {}))}" if selected == "blend" else selected
     st.write(
-        f"A blend of {', '.join(meta.get('blend_weights', {}))} trained on {meta.get('training_rows')} Ames houses "
-        f"(profile `{meta.get('profile')}`, data `{meta.get('data_fingerprint')}`, trained {meta.get('trained_at')})."
+        f"The selected model ({described}, lowest cross-validated error) was trained on "
+        f"{meta.get('training_rows')} Ames houses (profile `{meta.get('profile')}`, data "
+        f"`{meta.get('data_fingerprint')}`, trained {meta.get('trained_at')})."
     )
     if cv:
         st.dataframe(

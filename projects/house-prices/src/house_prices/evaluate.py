@@ -15,10 +15,9 @@ from sklearn.model_selection import train_test_split
 
 from house_prices.config import Config
 from house_prices.data import DATASET, load_train
-from house_prices.models import build_blend
 from house_prices.predictor import HousePricePredictor
 from house_prices.schema import FEATURES, ID, TARGET
-from house_prices.train import CV_FILE, MODEL_FILE, OOF_FILE, split_outliers
+from house_prices.train import CV_FILE, MODEL_FILE, OOF_FILE, build_selected, split_outliers
 from mlshared import plots, tracking
 from mlshared.console import UserError, console
 from mlshared.datasets import DataSettings, fingerprint
@@ -53,7 +52,7 @@ def neg_log_rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return -rmse(np.log1p(y_true), np.log1p(y_pred))
 
 
-def holdout_importance(config: Config, settings: DataSettings | None, figures: Path) -> dict[str, float]:
+def holdout_importance(config: Config, selected: str, settings: DataSettings | None, figures: Path) -> dict[str, float]:
     """Permutation importance of the raw input columns on a held-out split (not the training rows,
     where flexible models would look better than they are)."""
     houses = load_train(settings)
@@ -62,11 +61,11 @@ def holdout_importance(config: Config, settings: DataSettings | None, figures: P
     X_fit, X_hold, y_fit, y_hold = train_test_split(
         X, y, test_size=config.evaluate.holdout_fraction, random_state=config.seed
     )
-    with console.status("Fitting the blend on the importance split"):
-        blend = build_blend(config).fit(X_fit, y_fit)
+    with console.status(f"Fitting {selected} on the importance split"):
+        model = build_selected(config, selected).fit(X_fit, y_fit)
     with console.status(f"Permutation importance ({len(FEATURES)} columns x {config.evaluate.permutation_repeats})"):
         result = permutation_importance(
-            blend,
+            model,
             X_hold,
             y_hold,
             scoring=make_scorer(neg_log_rmse),
@@ -79,7 +78,7 @@ def holdout_importance(config: Config, settings: DataSettings | None, figures: P
         result.importances_mean,
         figures / "permutation_importance.png",
         errors=result.importances_std,
-        title="Permutation importance on a held-out 20% (blend)",
+        title=f"Permutation importance on a held-out 20% ({selected})",
         xlabel="Increase in RMSE of log1p(SalePrice) when the column is shuffled",
     )
     order = np.argsort(-result.importances_mean)
@@ -90,36 +89,37 @@ def evaluate(config: Config, profile: str, outputs: OutputDirs, settings: DataSe
     outputs.ensure()
     oof, cv = _load_cv(outputs)
     predictor = HousePricePredictor.load(outputs.models / MODEL_FILE)
+    selected: str = cv["selected"]
     y_log = oof["log_actual"].to_numpy()
-    blend_log = oof["log_pred_blend"].to_numpy()
+    selected_log = oof[f"log_pred_{selected}"].to_numpy()
 
-    ci = bootstrap_ci(rmse, y_log, blend_log, n_resamples=config.evaluate.bootstrap_resamples, seed=config.seed)
-    dollars = regression_metrics(np.expm1(y_log), np.expm1(blend_log))
+    ci = bootstrap_ci(rmse, y_log, selected_log, n_resamples=config.evaluate.bootstrap_resamples, seed=config.seed)
+    dollars = regression_metrics(np.expm1(y_log), np.expm1(selected_log))
 
     # The set-aside outliers were never trained on, so the final model's predictions for them are
     # out-of-sample: together with the out-of-fold predictions they score all 1460 rows.
     houses = load_train(settings)
     outliers = houses.frame[houses.frame[ID].isin(cv["outlier_ids"])]
-    all_log_true, all_log_pred = y_log, blend_log
+    all_log_true, all_log_pred = y_log, selected_log
     if len(outliers):
         all_log_true = np.concatenate([y_log, np.log1p(outliers[TARGET].to_numpy())])
-        all_log_pred = np.concatenate([blend_log, np.log(predictor.predict(outliers))])
+        all_log_pred = np.concatenate([selected_log, np.log1p(predictor.predict(outliers))])
     rmse_all_rows = rmse(all_log_true, all_log_pred)
 
-    importance = holdout_importance(config, settings, outputs.figures)
-    figures = _figures(oof, outputs.figures)
+    importance = holdout_importance(config, selected, settings, outputs.figures)
+    figures = _figures(oof, selected, outputs.figures)
 
     models = cv["models"]
-    best = min(models, key=lambda name: models[name]["mean"])
     primary = PrimaryMetric(
         name="cv_rmse_log1p",
-        value=round(models["blend"]["mean"], 5),
+        value=round(models[selected]["mean"], 5),
         higher_is_better=False,
         published_baseline=PUBLISHED["blend"][0],
         baseline_source=PUBLISHED["blend"][1],
         description=f"{config.cv.n_splits}-fold shuffled CV (seed {config.seed}) RMSE of log1p(SalePrice) on "
         f"{len(oof)} training rows (the {len(outliers)} De Cock partial-sale outliers set aside, as in the "
-        "published kernels); blend of the models in params.yaml with fixed weights.",
+        f"published kernels), of the selected model ({selected}: the lowest CV RMSE among the candidates and "
+        "their fixed-weight blend).",
     )
     report = MetricsReport(
         project="house-prices",
@@ -127,10 +127,10 @@ def evaluate(config: Config, profile: str, outputs: OutputDirs, settings: DataSe
         primary=primary,
         metrics={
             "cv_rmse_log1p": {name: {"mean": m["mean"], "std": m["std"]} for name, m in models.items()},
-            "best_model": best,
-            "blend_rmse_log1p_bootstrap_95ci": ci.as_dict(),
+            "selected_model": selected,
+            "rmse_log1p_bootstrap_95ci": ci.as_dict(),
             "rmse_log1p_all_1460_rows": round(rmse_all_rows, 5),
-            "blend_oof_dollars": {k: round(v, 4) for k, v in dollars.items()},
+            "oof_dollars": {k: round(v, 4) for k, v in dollars.items()},
             "prediction_interval": {
                 "level": predictor.interval_level,
                 "log_residual_quantiles": list(predictor.log_residual_quantiles),
@@ -141,26 +141,29 @@ def evaluate(config: Config, profile: str, outputs: OutputDirs, settings: DataSe
             "permutation_importance_top15": importance,
             "figures": [str(f.relative_to(outputs.reports)) for f in figures],
         },
-        table=_table(models, ci.low, ci.high, rmse_all_rows, config),
+        table=_table(models, selected, ci.low, ci.high, rmse_all_rows, config),
         data_fingerprint=fingerprint(DATASET, ["train.csv"]),
         git_commit=git_commit(outputs.root),
     )
     write_report(report, outputs.metrics)
     _track(predictor, report, figures)
     console.print(
-        f"[bold]Blend CV RMSE(log1p) = {primary.value:.4f}[/] (95% CI {ci.low:.4f}-{ci.high:.4f}); "
+        f"[bold]{selected} CV RMSE(log1p) = {primary.value:.4f}[/] (95% CI {ci.low:.4f}-{ci.high:.4f}); "
         f"all 1460 rows {rmse_all_rows:.4f}; published stacked {PUBLISHED['blend'][0]}. Wrote {outputs.metrics}"
     )
     return report
 
 
-def _table(models: dict[str, Any], ci_low: float, ci_high: float, rmse_all_rows: float, config: Config) -> ResultsTable:
+def _table(
+    models: dict[str, Any], selected: str, ci_low: float, ci_high: float, rmse_all_rows: float, config: Config
+) -> ResultsTable:
     rows = []
     for name, m in sorted(models.items(), key=lambda item: (item[0] == "blend", item[1]["mean"])):
         baseline = PUBLISHED.get(name)
+        label = LABELS.get(name, name)
         rows.append(
             [
-                LABELS.get(name, name),
+                f"**{label} (selected)**" if name == selected else label,
                 f"{m['mean']:.4f} ± {m['std']:.4f}",
                 fmt(baseline[0]) if baseline else "—",
                 f"{m.get('fit_seconds', 0):.0f} s" if name != "blend" else "(members)",
@@ -168,25 +171,22 @@ def _table(models: dict[str, Any], ci_low: float, ci_high: float, rmse_all_rows:
         )
     weights = ", ".join(f"{k} {v:g}" for k, v in config.blend.weights.items())
     caption = (
-        f"{config.cv.n_splits}-fold shuffled CV (seed {config.seed}), RMSE of log1p(SalePrice), mean ± std over folds. "
-        f"Blend weights: {weights}. Blend 95% bootstrap CI over rows: {ci_low:.4f}-{ci_high:.4f}. "
-        f"Scoring all 1460 rows (the 2 set-aside outliers predicted out-of-sample): {rmse_all_rows:.4f}. "
+        f"{config.cv.n_splits}-fold shuffled CV (seed {config.seed}), RMSE of log1p(SalePrice), mean ± std over "
+        f"folds. Blend weights: {weights}. Selected model: 95% bootstrap CI over rows {ci_low:.4f}-{ci_high:.4f}; "
+        f"scoring all 1460 rows (the 2 set-aside outliers predicted out of sample) {rmse_all_rows:.4f}. "
         f"Published figures: {STACKED_KERNEL}."
     )
-    return ResultsTable(
-        columns=["model", "CV RMSE (log1p)", "published", "CV time"],
-        rows=rows,
-        caption=caption,
-    )
+    return ResultsTable(columns=["model", "CV RMSE (log1p)", "published", "CV time"], rows=rows, caption=caption)
 
 
-def _figures(oof: pd.DataFrame, folder: Path) -> list[Path]:
-    actual, predicted = np.expm1(oof["log_actual"]), np.expm1(oof["log_pred_blend"])
+def _figures(oof: pd.DataFrame, selected: str, folder: Path) -> list[Path]:
+    column, label = f"log_pred_{selected}", LABELS.get(selected, selected)
+    actual, predicted = np.expm1(oof["log_actual"]), np.expm1(oof[column])
     return [
         plots.predicted_vs_actual(actual, predicted, folder / "predicted_vs_actual.png",
-                                  "Blend, out-of-fold predictions", units="SalePrice ($)"),
-        plots.residuals(oof["log_actual"], oof["log_pred_blend"], folder / "residuals.png",
-                        "Blend, out-of-fold residuals (log scale)", units="log1p(SalePrice)"),
+                                  f"{label}: out-of-fold predictions", units="SalePrice ($)"),
+        plots.residuals(oof["log_actual"], oof[column], folder / "residuals.png",
+                        f"{label}: out-of-fold residuals (log scale)", units="log1p(SalePrice)"),
         folder / "permutation_importance.png",
     ]  # fmt: skip
 

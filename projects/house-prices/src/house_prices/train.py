@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
 from house_prices.config import Config
 from house_prices.data import DATASET, Houses, is_de_cock_outlier, load_train
@@ -70,9 +69,19 @@ def cross_validate(config: Config, X: pd.DataFrame, y: pd.Series) -> dict[str, C
     return results
 
 
-def fit_final(config: Config, X: pd.DataFrame, y: pd.Series) -> Pipeline:
-    with console.status("Fitting the final blend on all training rows"):
-        return build_blend(config).fit(X, y)
+def build_selected(config: Config, name: str) -> Any:
+    """The estimator called `name` in the CV results: the blend or one of its candidates."""
+    return build_blend(config) if name == "blend" else build_models(config)[name]
+
+
+def select_best(cv: dict[str, CVResult]) -> str:
+    """The model with the lowest mean CV RMSE (the blend included) is the one saved and registered."""
+    return min(cv, key=lambda name: cv[name].mean)
+
+
+def fit_final(config: Config, X: pd.DataFrame, y: pd.Series, name: str) -> Any:
+    with console.status(f"Fitting the selected model ({name}) on all training rows"):
+        return build_selected(config, name).fit(X, y)
 
 
 def residual_quantiles(y: pd.Series, blend_oof_log: np.ndarray, level: float) -> tuple[float, float]:
@@ -93,10 +102,12 @@ def train(config: Config, profile: str, outputs: OutputDirs, settings: DataSetti
         f"({len(outlier_rows)} De Cock outliers set aside: Id {', '.join(map(str, outlier_rows[ID]))})"
     )
     cv = cross_validate(config, X, y)
-    model = fit_final(config, X, y)
+    selected = select_best(cv)
+    console.print(f"Selected [bold]{selected}[/] (lowest CV RMSE)")
+    model = fit_final(config, X, y, selected)
     predictor = HousePricePredictor(
         model=model,
-        log_residual_quantiles=residual_quantiles(y, cv["blend"].oof, config.evaluate.interval_level),
+        log_residual_quantiles=residual_quantiles(y, cv[selected].oof, config.evaluate.interval_level),
         interval_level=config.evaluate.interval_level,
         typical_house=typical_house(X),
         metadata={
@@ -105,13 +116,14 @@ def train(config: Config, profile: str, outputs: OutputDirs, settings: DataSetti
             "training_rows": len(train_rows),
             "outlier_ids": outlier_rows[ID].tolist(),
             "cv": {name: {"mean": r.mean, "std": r.std} for name, r in cv.items()},
+            "selected_model": selected,
             "blend_weights": config.blend.weights,
             "experiment": config.tracking.experiment,
             "trained_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
         },
     )
     model_path = predictor.save(outputs.models / MODEL_FILE)
-    _save_cv(cv, train_rows, outlier_rows, outputs, time.perf_counter() - start)
+    _save_cv(cv, selected, train_rows, outlier_rows, outputs, time.perf_counter() - start)
     run_id = _track(config, profile, predictor, X, cv)
     predictor.metadata["mlflow_run_id"] = run_id
     predictor.save(model_path)
@@ -120,7 +132,12 @@ def train(config: Config, profile: str, outputs: OutputDirs, settings: DataSetti
 
 
 def _save_cv(
-    cv: dict[str, CVResult], train_rows: pd.DataFrame, outliers: pd.DataFrame, outputs: OutputDirs, seconds: float
+    cv: dict[str, CVResult],
+    selected: str,
+    train_rows: pd.DataFrame,
+    outliers: pd.DataFrame,
+    outputs: OutputDirs,
+    seconds: float,
 ) -> None:
     """Out-of-fold predictions and fold scores, the inputs of `evaluate`."""
     oof = pd.DataFrame({ID: train_rows[ID].to_numpy(), "log_actual": np.log1p(train_rows[TARGET].to_numpy())})
@@ -133,6 +150,7 @@ def _save_cv(
     oof.to_parquet(outputs.work / OOF_FILE, index=False)
     summary = {
         "train_seconds": round(seconds, 1),
+        "selected": selected,
         "outlier_ids": outliers[ID].tolist(),
         "models": {
             name: {"mean": r.mean, "std": r.std, "folds": r.fold_scores, "fit_seconds": round(r.fit_seconds, 1)}
