@@ -12,12 +12,26 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mlshared.console import UserError
 
 FULL = "full"
 M = TypeVar("M", bound=BaseModel)
+
+
+class StrictModel(BaseModel):
+    """Base of every params section: an unknown key is an error, not a silently ignored typo."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TrackingConfig(StrictModel):
+    """Where a project's runs go in MLflow and under which name and alias its model is registered."""
+
+    experiment: str
+    registered_model: str
+    alias: str = Field("champion", description="`champion` for the full profile, `candidate` for quick runs.")
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

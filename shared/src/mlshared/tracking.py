@@ -26,8 +26,9 @@ def local_store(root: Path | None = None) -> tuple[str, str]:
     return f"sqlite:///{base / 'mlflow.db'}", (base / "artifacts").as_uri()
 
 
-def configure(experiment: str) -> str:
-    """Point MLflow at the configured store and make sure `experiment` exists; returns its id."""
+def configure_uri() -> str | None:
+    """Point MLflow at the configured store (for reading the registry too); returns the artifact root
+    that new experiments should use, or None when the server decides."""
     import mlflow
 
     uri = os.environ.get(TRACKING_ENV)
@@ -38,6 +39,14 @@ def configure(experiment: str) -> str:
         # A SQLite store keeps its artifacts beside the database, not in ./mlruns of the current directory.
         artifact_root = (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").as_uri()
     mlflow.set_tracking_uri(uri)
+    return artifact_root
+
+
+def configure(experiment: str) -> str:
+    """Point MLflow at the configured store and make sure `experiment` exists; returns its id."""
+    import mlflow
+
+    artifact_root = configure_uri()
     existing = mlflow.get_experiment_by_name(experiment)
     if existing is not None:
         experiment_id = str(existing.experiment_id)

@@ -1,0 +1,3 @@
+from churn_api.cli import main
+
+main()

@@ -1,0 +1,170 @@
+"""Load benchmark: the real server process driven by wrk (Debian's HTTP load generator) from another process.
+
+One run measures `/health` (the framework floor: routing, middleware, JSON), `/predict` and
+`/predict/batch` on the same server, so the ratios are meaningful whatever the machine. wrk
+reports exact latency percentiles through a Lua `done` hook; the numbers go to `reports/bench.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from churn_api.api_models import EXAMPLE
+from churn_api.data import load_customers
+from churn_api.schema import FEATURES, ID
+from mlshared.console import UserError, console
+from mlshared.servers import free_port, serve
+
+BATCH_ROWS = 1000
+LUA = """
+wrk.method = "{method}"
+wrk.headers["Content-Type"] = "application/json"
+{body}
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH {{\\"requests\\": %d, \\"duration_us\\": %d, \\"p50_us\\": %d, \\"p90_us\\": %d, \\"p99_us\\": %d, "
+    .. "\\"max_us\\": %d, \\"errors\\": %d, \\"non_2xx\\": %d}}\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, e.connect + e.read + e.write + e.timeout, e.status))
+end
+"""
+
+
+def wrk_path() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        raise UserError(
+            "wrk is not installed.", hint="Install Debian's wrk package: `make system-deps` (or apt-get install wrk)."
+        )
+    return path
+
+
+def batch_body(rows: int) -> str:
+    """A batch of real customers (the first `rows` of the IBM file, Churn removed)."""
+    frame = load_customers().frame.head(rows)
+    records = frame[[ID, *FEATURES]].to_dict(orient="records")
+    return json.dumps({"customers": records})
+
+
+def run_wrk(
+    url: str, method: str, body: str | None, duration: int, connections: int, workdir: Path
+) -> dict[str, float]:
+    script = workdir / f"{method}-{abs(hash(url))}.lua"
+    body_line = f"wrk.body = [==[{body}]==]" if body else ""
+    script.write_text(LUA.format(method=method, body=body_line), encoding="utf-8")
+    out = subprocess.run(
+        [wrk_path(), "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "-s", str(script), url],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("BENCH ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no summary:\n{out.stdout}\n{out.stderr}")
+    raw = json.loads(line.removeprefix("BENCH "))
+    seconds = raw["duration_us"] / 1e6
+    return {
+        "requests": raw["requests"],
+        "requests_per_s": round(raw["requests"] / seconds, 1),
+        "p50_ms": round(raw["p50_us"] / 1000, 3),
+        "p90_ms": round(raw["p90_us"] / 1000, 3),
+        "p99_ms": round(raw["p99_us"] / 1000, 3),
+        "max_ms": round(raw["max_us"] / 1000, 3),
+        "errors": raw["errors"],
+        "non_2xx": raw["non_2xx"],
+    }
+
+
+def run_bench(model: Path, output: Path, duration: int = 10, connections: int = 8) -> dict[str, Any]:
+    """Start `churn-api serve` on a free port, warm it up, run wrk on each endpoint, write `output`."""
+    from churn_api.predictor import ChurnPredictor
+
+    ChurnPredictor.load(model)  # the "train first" message, before starting anything
+    port = free_port()
+    command = [sys.executable, "-m", "churn_api", "serve", "--port", str(port), "--model", str(model)]
+    single = json.dumps(EXAMPLE)
+    batch = batch_body(BATCH_ROWS)
+    results: dict[str, Any] = {}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        serve(command, port, ready_path="/ready", env={"CHURN_ACCESS_LOG": "false"}) as server,
+    ):
+        work = Path(tmp)
+        base = server.base_url
+        run_wrk(base + "/predict", "POST", single, 2, connections, work)  # warm-up
+        plan = [
+            ("health", "/health", "GET", None, connections),
+            ("predict", "/predict", "POST", single, connections),
+            ("batch", "/predict/batch", "POST", batch, 2),
+        ]
+        for name, path, method, body, conns in plan:
+            with console.status(f"wrk {method} {path}: {duration} s, {conns} connections"):
+                results[name] = run_wrk(base + path, method, body, duration, conns, work)
+    results["batch"]["rows_per_request"] = BATCH_ROWS
+    results["batch"]["rows_per_s"] = round(results["batch"]["requests_per_s"] * BATCH_ROWS, 0)
+    summary = {
+        "predict_vs_health_throughput": round(
+            results["predict"]["requests_per_s"] / results["health"]["requests_per_s"], 3
+        ),
+        "predict_p99_ms": results["predict"]["p99_ms"],
+        "batch_rows_per_s": results["batch"]["rows_per_s"],
+        "any_errors": any(r["errors"] or r["non_2xx"] for r in results.values()),
+    }
+    report = {
+        "endpoints": results,
+        "summary": summary,
+        "targets": {"predict_vs_health_throughput": ">= 0.5", "predict_p99_ms": "< 20", "batch_rows_per_s": ">= 20000"},
+        "setup": {
+            "server": "uvicorn, 1 worker (`churn-api serve`), access log off",
+            "load": f"wrk -t1, {duration} s per endpoint, {connections} connections (batch: 2), from another process",
+            "cpus": os.cpu_count(),
+            "machine": platform.machine(),
+            "python": platform.python_version(),
+        },
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    for name, r in results.items():
+        console.print(
+            f"  {name:<8} {r['requests_per_s']:>9,.0f} req/s  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms"
+            f"  errors {r['errors'] + r['non_2xx']}"
+        )
+    console.print(
+        f"/predict = {summary['predict_vs_health_throughput']:.0%} of /health; "
+        f"batch {summary['batch_rows_per_s']:,.0f} rows/s. Wrote {output}"
+    )
+    return report
+
+
+def bench_markdown(report: dict[str, Any]) -> str:
+    """The README's benchmark table (a generated block, checked by a test)."""
+    rows = ["| endpoint | connections | req/s | p50 ms | p99 ms | errors |", "|---|---|---|---|---|---|"]
+    for name, path in (
+        ("health", "GET /health"),
+        ("predict", "POST /predict"),
+        ("batch", "POST /predict/batch (1,000 rows)"),
+    ):
+        r = report["endpoints"][name]
+        conns = 2 if name == "batch" else 8
+        errors = r["errors"] + r["non_2xx"]
+        rows.append(
+            f"| {path} | {conns} | {r['requests_per_s']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {errors} |"
+        )
+    s = report["summary"]
+    rows += [
+        "",
+        f"`/predict` throughput = **{s['predict_vs_health_throughput']:.0%}** of `/health` (target ≥ 50%); "
+        f"`/predict` p99 = **{s['predict_p99_ms']:.2f} ms** at 8 clients (target < 20 ms); batch scoring = "
+        f"**{s['batch_rows_per_s']:,.0f} rows/s** (target ≥ 20,000). {report['setup']['load']}; "
+        f"{report['setup']['server']}; {report['setup']['cpus']} CPUs; {report['generated_at']}.",
+    ]
+    return "\n".join(rows)

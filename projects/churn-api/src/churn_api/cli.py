@@ -1,0 +1,149 @@
+"""`churn-api` command line: train, evaluate, predict, serve, bench, run."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from churn_api import config as config_module
+from churn_api.predictor import ChurnPredictor
+from churn_api.train import MODEL_FILE
+from mlshared.console import console, friendly_errors
+from mlshared.paths import OutputDirs
+from mlshared.projects import ProjectSpec
+
+app = typer.Typer(
+    help="Telco churn: calibrated XGBoost with a business-cost threshold and SHAP reasons, served by FastAPI.",
+    no_args_is_help=True,
+)
+
+ProfileOpt = Annotated[
+    str,
+    typer.Option(
+        "--profile", "-p", help="`full` reproduces the README; `quick` is faster and writes artifacts/quick/."
+    ),
+]
+ParamsOpt = Annotated[Path, typer.Option("--params", help="Parameter file.", exists=True, dir_okay=False)]
+ModelOpt = Annotated[
+    Path | None, typer.Option("--model", help="Model file; default: the profile's models/model.joblib.")
+]
+
+
+def _outputs(profile: str) -> OutputDirs:
+    return OutputDirs.for_project("churn-api", config_module.PROJECT_ROOT, profile)
+
+
+@app.command()
+@friendly_errors
+def train(profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS) -> None:
+    """Tune XGBoost (Optuna), cross-validate it against logistic regression, calibrate, choose the
+    threshold from the business costs, fit on all customers, save, log and register in MLflow."""
+    from churn_api.train import train as run_training
+
+    run_training(config_module.load(params, profile), profile, _outputs(profile))
+
+
+@app.command()
+@friendly_errors
+def evaluate(profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS) -> None:
+    """Write reports/metrics.json and the figures (ROC, PR, calibration, profit curve, SHAP) from the last
+    training run."""
+    from churn_api.evaluate import evaluate as run_evaluation
+
+    run_evaluation(config_module.load(params, profile), profile, _outputs(profile))
+
+
+@app.command()
+@friendly_errors
+def predict(
+    source: Annotated[
+        Path | None,
+        typer.Argument(
+            help="CSV of customers in the IBM Telco columns (Churn optional); default: the IBM file.", dir_okay=False
+        ),
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write the predictions CSV.")] = None,
+    model: ModelOpt = None,
+    profile: ProfileOpt = "full",
+) -> None:
+    """Score a CSV of customers: P(churn), the decision at the business threshold and the top reasons."""
+    from churn_api.data import load_customers, read_customers
+
+    outputs = _outputs(profile).ensure()
+    predictor = ChurnPredictor.load(model or outputs.models / MODEL_FILE)
+    customers = read_customers(source) if source else load_customers()
+    result = predictor.predict_frame(customers.frame)
+    target = output or outputs.work / "predictions.csv"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    result.to_csv(target, index=False)
+    share = (result["churn"] == "Yes").mean()
+    console.print(
+        f"[green]Wrote[/] {target}: {len(result)} customers, {share:.1%} flagged at threshold {predictor.threshold:.3f}"
+    )
+
+
+@app.command()
+@friendly_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind; 0.0.0.0 inside a container.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+    model: ModelOpt = None,
+    profile: ProfileOpt = "full",
+) -> None:
+    """Start the API with uvicorn (settings from CHURN_* variables; --model overrides CHURN_MODEL_PATH)."""
+    import uvicorn
+
+    if model or "CHURN_MODEL_PATH" not in os.environ:
+        path = (model or _outputs(profile).models / MODEL_FILE).resolve()
+        ChurnPredictor.load(path)  # fail here, with the fix, rather than in a worker
+        os.environ["CHURN_MODEL_PATH"] = str(path)
+    console.print(f"Serving on http://{host}:{port} (docs at /docs)")
+    uvicorn.run(
+        "churn_api.serve:create_app", factory=True, host=host, port=port, workers=workers,
+        access_log=False, log_level="warning",
+    )  # fmt: skip
+
+
+@app.command()
+@friendly_errors
+def bench(
+    profile: ProfileOpt = "full",
+    duration: Annotated[int, typer.Option(help="Seconds per wrk run.")] = 10,
+    connections: Annotated[int, typer.Option(help="Concurrent clients (wrk connections).")] = 8,
+    model: ModelOpt = None,
+) -> None:
+    """Start the server as its own process and load it with wrk: p50/p99 latency and throughput of
+    /predict and /health (the framework floor), rows/s of /predict/batch. Writes reports/bench.json."""
+    from churn_api.bench import run_bench
+
+    outputs = _outputs(profile).ensure()
+    run_bench(model or outputs.models / MODEL_FILE, outputs.reports / "bench.json", duration, connections)
+
+
+@app.command()
+@friendly_errors
+def run(profile: ProfileOpt = "quick", params: ParamsOpt = config_module.DEFAULT_PARAMS) -> None:
+    """The whole pipeline: train -> evaluate -> predict."""
+    start = time.perf_counter()
+    train(profile, params)
+    evaluate(profile, params)
+    predict(None, None, None, profile)
+    console.print(f"[bold green]churn-api pipeline done[/] in {time.perf_counter() - start:.0f} s")
+
+
+PROJECT = ProjectSpec(
+    name="churn-api",
+    title="Telco churn: calibrated XGBoost, business threshold, SHAP reasons, FastAPI (Docker)",
+    root=config_module.PROJECT_ROOT,
+    app=app,
+    pipeline=(("train",), ("evaluate",), ("predict",)),
+)
+
+
+def main() -> None:
+    app()

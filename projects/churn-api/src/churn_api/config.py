@@ -1,0 +1,119 @@
+"""Typed view of params.yaml: a typo or a wrong type fails at load time, naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from mlshared.params import load_config
+from mlshared.paths import project_root
+
+PROJECT_ROOT = project_root(__file__)
+DEFAULT_PARAMS = PROJECT_ROOT / "params.yaml"
+CalibrationMethod = Literal["sigmoid", "isotonic"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CVConfig(Strict):
+    n_splits: int = Field(5, ge=2)
+
+
+class BaselineConfig(Strict):
+    C: float = Field(1.0, gt=0, description="Inverse L2 strength of the logistic regression.")
+
+
+class Range(Strict):
+    """One dimension of the Optuna search space."""
+
+    low: float
+    high: float
+    log: bool = False
+    integer: bool = False
+
+    @model_validator(mode="after")
+    def ordered(self) -> Range:
+        if not self.low <= self.high:
+            raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
+        if self.log and self.low <= 0:
+            raise ValueError("a log-scale range needs low > 0")
+        return self
+
+
+class XGBoostConfig(Strict):
+    fixed: dict[str, float | int | str] = Field(default_factory=dict, description="Parameters that are not tuned.")
+    search: dict[str, Range]
+
+    @model_validator(mode="after")
+    def depth_is_servable(self) -> XGBoostConfig:
+        depth = self.search.get("max_depth")
+        limit = self.fixed.get("max_depth", depth.high if depth else 6)
+        if float(limit) > 3:
+            raise ValueError(
+                "max_depth above 3 is not servable by the fast engine (exact SHAP tables grow as 2^(2^depth)); "
+                "keep the search space's max_depth.high <= 3"
+            )
+        return self
+
+
+class TuningConfig(Strict):
+    n_trials: int = Field(50, ge=1)
+    n_splits: int = Field(5, ge=2)
+    cv_seed: int = Field(7, description="Tuning folds differ from the evaluation folds (seeded by `seed`).")
+    pruning_warmup_folds: int = Field(2, ge=0)
+
+
+class CalibrationConfig(Strict):
+    methods: list[CalibrationMethod] = Field(default_factory=lambda: list(get_args(CalibrationMethod)), min_length=1)
+    inner_folds: int = Field(5, ge=2)
+    select_by: Literal["brier", "log_loss"] = "brier"
+
+
+class BusinessConfig(Strict):
+    """The retention campaign's economics, in dollars per customer."""
+
+    retention_offer_cost: float = Field(gt=0, description="What one retention offer costs (discount + contact).")
+    churner_value: float = Field(gt=0, description="What a churner who leaves takes with them.")
+    offer_success_rate: float = Field(gt=0, le=1, description="Share of contacted churners the offer keeps.")
+    threshold_step: float = Field(0.005, gt=0, lt=0.5)
+
+    @property
+    def bayes_threshold(self) -> float:
+        """Contact a customer when p * success * value > offer cost, for calibrated p."""
+        return self.retention_offer_cost / (self.offer_success_rate * self.churner_value)
+
+
+class ExplainConfig(Strict):
+    top_reasons: int = Field(3, ge=1, le=19)
+
+
+class EvaluateConfig(Strict):
+    bootstrap_resamples: int = Field(1000, ge=50)
+
+
+class TrackingConfig(Strict):
+    experiment: str = "churn-api"
+    registered_model: str = "churn-api"
+    alias: str = "champion"
+
+
+class Config(Strict):
+    seed: int = 42
+    n_jobs: int = Field(2, ge=1)
+    cv: CVConfig = CVConfig()
+    baseline: BaselineConfig = BaselineConfig()
+    xgboost: XGBoostConfig
+    tuning: TuningConfig = TuningConfig()
+    calibration: CalibrationConfig = CalibrationConfig()
+    business: BusinessConfig
+    explain: ExplainConfig = ExplainConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
+    tracking: TrackingConfig = TrackingConfig()
+
+
+def load(path: Path = DEFAULT_PARAMS, profile: str = "full") -> Config:
+    return load_config(Config, path, profile)

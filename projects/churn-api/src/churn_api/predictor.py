@@ -1,0 +1,133 @@
+"""The served model: a trained `ChurnModel` plus its compiled scoring engine, loaded once.
+
+Both the CLI (`churn-api predict`) and the API go through `ChurnPredictor`, so a file scored on
+the command line and the same customers posted to `/predict/batch` get identical answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from churn_api.engine import ScoringEngine
+from churn_api.models import ChurnModel
+from churn_api.schema import FEATURES, ID
+from mlshared.console import UserError
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One field's push on this customer's churn risk (SHAP value, in log-odds)."""
+
+    field: str
+    value: Any
+    impact: float
+
+    @property
+    def direction(self) -> str:
+        return "raises risk" if self.impact > 0 else "lowers risk"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    probability: float
+    churn: bool
+    reasons: list[Reason]
+
+
+def top_reasons(
+    phi: FloatArray, columns: Mapping[str, Sequence[Any]], row: int, k: int, fields: Sequence[str] = FEATURES
+) -> list[Reason]:
+    """The k fields with the largest absolute SHAP value for one row, largest first."""
+    order = np.argsort(-np.abs(phi))[:k]
+    return [Reason(fields[i], columns[fields[i]][row], round(float(phi[i]), 4)) for i in order]
+
+
+class ChurnPredictor:
+    """Scores customers given as IBM-column records; `customerID` and unknown extras are ignored."""
+
+    def __init__(self, model: ChurnModel, source: str) -> None:
+        self.model = model
+        self.source = source
+        self.engine = ScoringEngine.from_model(model)
+        self.metadata: dict[str, Any] = dict(getattr(model, "metadata_", {}) or {})
+        self.threshold = float(model.threshold)
+        self.top_k = int(self.metadata.get("top_reasons", 3))
+
+    @classmethod
+    def load(cls, path: Path) -> ChurnPredictor:
+        import joblib
+
+        if not path.is_file():
+            raise UserError(
+                f"No trained model at {path}.",
+                hint="Train one with `churn-api train` (or `make run`), "
+                "or point CHURN_MODEL_PATH / --model at a model file.",
+            )
+        model = joblib.load(path)
+        if not isinstance(model, ChurnModel):
+            raise UserError(f"{path} holds a {type(model).__name__}, not a churn-api model.")
+        return cls(model, str(path))
+
+    @classmethod
+    def from_registry(cls, uri: str) -> ChurnPredictor:
+        """Load `models:/<name>@<alias>` (or any MLflow model URI) from the configured tracking store."""
+        import mlflow.sklearn
+
+        from mlshared.tracking import configure_uri
+
+        configure_uri()
+        try:
+            model = mlflow.sklearn.load_model(uri)
+        except Exception as error:  # MLflow raises many types; all mean "cannot load this URI"
+            raise UserError(
+                f"Cannot load {uri} from MLflow: {error}",
+                hint="Check MLFLOW_TRACKING_URI and that the model is registered with that alias (`churn-api train`).",
+            ) from error
+        if not isinstance(model, ChurnModel):
+            raise UserError(f"{uri} holds a {type(model).__name__}, not a churn-api model.")
+        return cls(model, uri)
+
+    def predict_one(self, record: Mapping[str, Any]) -> Prediction:
+        probability, phi = self.engine.explain_one(record)
+        order = np.argsort(-np.abs(phi))[: self.top_k]
+        reasons = [Reason(FEATURES[i], record[FEATURES[i]], round(float(phi[i]), 4)) for i in order]
+        return Prediction(probability, probability >= self.threshold, reasons)
+
+    def predict_columns(self, columns: Mapping[str, Sequence[Any]], n_rows: int) -> list[Prediction]:
+        explained = self.engine.explain_columns(columns, n_rows)
+        labels = explained.probability >= self.threshold
+        return [
+            Prediction(
+                float(explained.probability[i]),
+                bool(labels[i]),
+                top_reasons(explained.contributions[i], columns, i, self.top_k),
+            )
+            for i in range(n_rows)
+        ]
+
+    def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A validated customer frame -> customerID, churn_probability, churn, reason_1..k."""
+        columns = {f: frame[f].tolist() for f in FEATURES}
+        predictions = self.predict_columns(columns, len(frame))
+        out = pd.DataFrame(
+            {
+                ID: frame[ID].to_numpy() if ID in frame else np.arange(1, len(frame) + 1),
+                "churn_probability": [round(p.probability, 5) for p in predictions],
+                "churn": ["Yes" if p.churn else "No" for p in predictions],
+            }
+        )
+        for k in range(self.top_k):
+            out[f"reason_{k + 1}"] = [
+                f"{p.reasons[k].field}={p.reasons[k].value} ({p.reasons[k].direction}, {p.reasons[k].impact:+.3f})"
+                for p in predictions
+            ]
+        return out

@@ -1,0 +1,318 @@
+"""The FastAPI service: churn probability, label and top reasons per customer.
+
+`create_app(settings)` builds an app with its own Prometheus registry and no module-level state,
+so tests build as many as they like; `app` at the bottom is what `uvicorn churn_api.serve:app`
+(and the Docker image) runs, configured from `CHURN_*` environment variables.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import APIKeyHeader
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+from churn_api.api_models import Batch, BatchOut, Customer, ErrorOut, PredictionOut, ReasonOut
+from churn_api.predictor import ChurnPredictor, Prediction
+from churn_api.schema import FEATURES
+from churn_api.settings import Settings
+from mlshared.console import UserError
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+
+ROUTES = ("/predict", "/predict/batch", "/health", "/ready", "/model", "/metrics", "/docs", "/openapi.json")
+REQUEST_ID_HEADER = "x-request-id"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: what log shippers (Loki, CloudWatch, ...) parse without rules."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def json_logger(name: str, level: str) -> logging.Logger:
+    logger = logging.getLogger(name)
+    if not any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(JsonFormatter())
+        logger.addHandler(handler)
+    logger.setLevel(level.upper())
+    logger.propagate = False
+    return logger
+
+
+class Metrics:
+    """The service's Prometheus metrics, in a registry of its own (one per app)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "churn_api_requests", "HTTP requests by route, method and status.", ["route", "method", "status"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.latency = Histogram(
+            "churn_api_request_duration_seconds", "Request latency by route.", ["route"], registry=self.registry,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+        )  # fmt: skip
+        self.probability = Histogram(
+            "churn_api_predicted_probability", "Distribution of predicted P(churn).", registry=self.registry,
+            buckets=tuple(round(0.1 * i, 1) for i in range(1, 11)),
+        )  # fmt: skip
+        self.predictions = Counter("churn_api_predictions", "Predicted labels.", ["churn"], registry=self.registry)
+
+    def observe(self, predictions: list[Prediction]) -> None:
+        churners = 0
+        for p in predictions:
+            self.probability.observe(p.probability)
+            churners += p.churn
+        if churners:
+            self.predictions.labels(churn="yes").inc(churners)
+        if len(predictions) - churners:
+            self.predictions.labels(churn="no").inc(len(predictions) - churners)
+
+
+class ObservabilityMiddleware:
+    """Request id, latency histogram, request counter and one JSON access-log line per request.
+
+    Plain ASGI rather than BaseHTTPMiddleware: no extra task or body copy on the hot path.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, logger: logging.Logger, access_log: bool) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.logger = logger
+        self.access_log = access_log
+
+    async def __call__(
+        self, scope: Scope, receive: Callable[[], Awaitable[Message]], send: Callable[[Message], Awaitable[None]]
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        request_id = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None)
+        request_id = (request_id or uuid.uuid4().hex)[:64]
+        scope.setdefault("state", {})["request_id"] = request_id
+        status_code = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status_code
+            if message["type"] == "http.response.start":
+                status_code = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode("latin-1")))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - start
+            route = scope["path"] if scope["path"] in ROUTES else "other"
+            self.metrics.requests.labels(route=route, method=scope["method"], status=str(status_code)).inc()
+            self.metrics.latency.labels(route=route).observe(elapsed)
+            if self.access_log:
+                self.logger.info(
+                    "request",
+                    extra={
+                        "fields": {
+                            "request_id": request_id,
+                            "method": scope["method"],
+                            "path": scope["path"],
+                            "status": status_code,
+                            "duration_ms": round(elapsed * 1000, 3),
+                        }
+                    },
+                )
+
+
+def _prediction_out(p: Prediction, customer_id: str | None, threshold: float) -> PredictionOut:
+    return PredictionOut(
+        customerID=customer_id,
+        churn_probability=round(p.probability, 6),
+        churn=p.churn,
+        threshold=threshold,
+        reasons=[ReasonOut(field=r.field, value=r.value, impact=r.impact, direction=r.direction) for r in p.reasons],
+    )
+
+
+def _validation_problems(error: RequestValidationError) -> list[dict[str, Any]]:
+    """FastAPI's error list as {field, problem}: the field path without the `body` prefix."""
+    problems = []
+    for item in error.errors():
+        loc = [str(part) for part in item.get("loc", ()) if part != "body"]
+        problems.append({"field": ".".join(loc) or "body", "problem": item.get("msg", "invalid")})
+    return problems
+
+
+def load_predictor(settings: Settings) -> ChurnPredictor:
+    if settings.model_uri:
+        return ChurnPredictor.from_registry(settings.model_uri)
+    return ChurnPredictor.load(settings.model_path)
+
+
+def create_app(settings: Settings | None = None, predictor: ChurnPredictor | None = None) -> FastAPI:
+    """The service. Pass `predictor` to skip loading (tests); otherwise it loads once at startup."""
+    settings = settings or Settings()
+    logger = json_logger("churn_api", settings.log_level)
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.predictor is None:
+            try:
+                app.state.predictor = load_predictor(settings)
+                logger.info("model loaded", extra={"fields": {"source": app.state.predictor.source}})
+            except UserError as error:
+                # Stay alive (liveness) but not ready: /ready says why, /predict answers 503.
+                app.state.load_error = f"{error.message} {error.hint or ''}".strip()
+                logger.error("model not loaded", extra={"fields": {"reason": app.state.load_error}})
+        yield
+
+    app = FastAPI(
+        title="churn-api",
+        version="0.1.0",
+        summary="Telco churn probability, decision and top reasons from a calibrated XGBoost model.",
+        lifespan=lifespan,
+        responses={422: {"model": ErrorOut, "description": "Invalid input: every bad field and why."}},
+    )
+    app.state.predictor = predictor
+    app.state.load_error = None
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics, logger=logger, access_log=settings.access_log)
+
+    api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="Required when CHURN_API_KEY is set.")
+
+    def require_key(key: Annotated[str | None, Depends(api_key_header)]) -> None:
+        if settings.api_key is None:
+            return
+        if key is None or not secrets.compare_digest(key, settings.api_key.get_secret_value()):
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED, "Missing or wrong API key: send it in the X-API-Key header."
+            )
+
+    def require_model() -> ChurnPredictor:
+        predictor: ChurnPredictor | None = app.state.predictor
+        if predictor is None:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Model not loaded: {app.state.load_error}")
+        return predictor
+
+    Model = Annotated[ChurnPredictor, Depends(require_model)]
+    protected = [Depends(require_key)]
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_input(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = _validation_problems(error)
+        summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:10])
+        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+        return JSONResponse(
+            {"message": f"{len(problems)} invalid field(s): {summary}{more}", "errors": problems},
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+
+    @app.get("/health", tags=["ops"])
+    async def health() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["ops"], responses={503: {"description": "Model not loaded, with the reason."}})
+    async def ready() -> JSONResponse:
+        """Readiness: the model is loaded and can score."""
+        if app.state.predictor is None:
+            return JSONResponse({"status": "not ready", "reason": app.state.load_error}, status_code=503)
+        return JSONResponse({"status": "ready", "model": app.state.predictor.source})
+
+    @app.get("/metrics", tags=["ops"], response_class=Response)
+    async def prometheus() -> Response:
+        """Prometheus exposition: request counts, latency histograms, predicted-probability distribution."""
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/model", tags=["model"], dependencies=protected)
+    async def model_info(model: Model) -> dict[str, Any]:
+        """Version, training metrics, threshold and the sha256 fingerprint of the training data."""
+        meta = model.metadata
+        return {
+            "source": model.source,
+            "registered_model": meta.get("registered_model"),
+            "version": meta.get("registered_version"),
+            "mlflow_run_id": meta.get("mlflow_run_id"),
+            "trained_at": meta.get("trained_at"),
+            "git_commit": meta.get("git_commit"),
+            "threshold": model.threshold,
+            "calibration": meta.get("calibration"),
+            "training_data": {
+                "dataset": meta.get("dataset"),
+                "sha256": meta.get("data_fingerprint"),
+                "rows": meta.get("training_rows"),
+            },
+            "metrics": {"cv_roc_auc": meta.get("cv_roc_auc"), **meta.get("cv_metrics", {})},
+            "business": meta.get("business"),
+            "features": list(FEATURES),
+        }
+
+    @app.post("/predict", tags=["model"], dependencies=protected)
+    async def predict(customer: Customer, model: Model) -> PredictionOut:
+        """Score one customer: calibrated P(churn), the decision at the business threshold, top reasons."""
+        prediction = model.predict_one(vars(customer))
+        metrics.observe([prediction])
+        return _prediction_out(prediction, customer.customerID, model.threshold)
+
+    @app.post(
+        "/predict/batch",
+        tags=["model"],
+        dependencies=protected,
+        responses={413: {"model": ErrorOut, "description": "More customers than the configured maximum."}},
+    )
+    def predict_batch(batch: Batch, model: Model) -> BatchOut:
+        """Score many customers at once (vectorised); at most CHURN_MAX_BATCH_ROWS per request."""
+        n = len(batch.customers)
+        if n > settings.max_batch_rows:
+            raise HTTPException(
+                status.HTTP_413_CONTENT_TOO_LARGE,
+                f"{n} customers in one batch; the limit is {settings.max_batch_rows}. Split the batch.",
+            )
+        columns = {f: [getattr(c, f) for c in batch.customers] for f in FEATURES}
+        predictions = model.predict_columns(columns, n)
+        metrics.observe(predictions)
+        return BatchOut(
+            count=n,
+            predictions=[
+                _prediction_out(p, c.customerID, model.threshold)
+                for p, c in zip(predictions, batch.customers, strict=True)
+            ],
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"message": error.detail, "errors": []}, status_code=error.status_code, headers=error.headers
+        )
+
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    """`uvicorn churn_api.serve:app` gets an app configured from the environment, built on first access."""
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)
