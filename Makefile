@@ -76,6 +76,16 @@ repro: setup ## dvc repro of every project (full profile), then dvc metrics show
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro $(wildcard $(addsuffix dvc.yaml,$(PROJECT_DIRS)))
 	$(BIN)/dvc metrics show
 
+.PHONY: bench
+bench: setup system-deps ## Serving and inference benchmarks (churn-api: wrk against the API; sentiment-bert: CPU variants)
+	$(BIN)/churn-api bench
+	$(BIN)/sentiment-bert bench
+
+.PHONY: docker-check
+docker-check: setup ## Validate Dockerfiles (hadolint) and docker-compose.yml (compose spec) without a Docker engine
+	$(BIN)/hadolint projects/*/Dockerfile
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+
 .PHONY: mlflow-ui
 mlflow-ui: setup ## Browse the local MLflow store on http://127.0.0.1:5000
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db --default-artifact-root $(CURDIR)/mlruns/artifacts

@@ -192,34 +192,40 @@ def data_verify(
         raise typer.Exit(1)
 
 
-def _readme_bodies() -> list[tuple[Path, str, bool]]:
-    """(README, generated block, is-summary) for every project report and the root summary."""
+def _readme_bodies() -> list[tuple[Path, str, str]]:
+    """(README, block name, generated body) for every project report, extra block and the root summary."""
     projects = discover()
-    bodies: list[tuple[Path, str, bool]] = []
+    bodies: list[tuple[Path, str, str]] = []
     found: dict[str, reports.MetricsReport | None] = {}
     for spec in projects.values():
         report = _maybe_report(spec.published_report)
         found[spec.name] = report
         if report is not None:
-            bodies.append((spec.readme, reports.render_results(report), False))
+            bodies.append((spec.readme, "results", reports.render_results(report)))
+        if spec.readme_blocks is not None:
+            blocks = spec.readme_blocks(spec.published_report.parent)
+            bodies += [(spec.readme, name, body) for name, body in blocks.items()]
     root_readme = find_workspace_root() / "README.md"
     if root_readme.is_file() and projects:
-        bodies.append((root_readme, reports.markdown_table(reports.summary_table(found)), True))
+        bodies.append((root_readme, "summary", reports.markdown_table(reports.summary_table(found))))
     return bodies
 
 
 @readme_app.command("sync")
 def readme_sync() -> None:
-    """Rewrite the generated results tables of every README from the full-profile reports."""
-    for readme, body, is_summary in _readme_bodies():
-        changed = reports.sync_readme(readme, body, summary=is_summary)
-        console.print(f"{'updated' if changed else 'unchanged'}: {_rel(readme, find_workspace_root())}")
+    """Rewrite the generated tables of every README (results, benchmarks, summary) from the full-profile reports."""
+    changed: set[Path] = set()
+    for readme, name, body in _readme_bodies():
+        if reports.sync_block(readme, name, body):
+            changed.add(readme)
+    for readme in sorted({r for r, _, _ in _readme_bodies()}):
+        console.print(f"{'updated' if readme in changed else 'unchanged'}: {_rel(readme, find_workspace_root())}")
 
 
 @readme_app.command("check")
 def readme_check() -> None:
-    """Exit 1 when any README's generated table differs from its report (run `readme sync`)."""
-    stale = [r for r, body, s in _readme_bodies() if not reports.readme_is_current(r, body, summary=s)]
+    """Exit 1 when any README's generated block differs from its report (run `readme sync`)."""
+    stale = sorted({r for r, name, body in _readme_bodies() if not reports.block_is_current(r, name, body)})
     for readme in stale:
         console.print(f"[red]stale[/]: {readme} (run `portfolio readme sync`)")
     if stale:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -22,6 +23,9 @@ class ProjectSpec:
     app: typer.Typer
     # The verbs the main job runs, in order; each gets `--profile <profile>` appended.
     pipeline: tuple[tuple[str, ...], ...] = field(default=(("train",), ("evaluate",)))
+    # Generated README blocks beyond the results table (e.g. "bench"), rendered from the full-profile
+    # reports folder; `portfolio readme sync` writes them and `readme check` fails when they are stale.
+    readme_blocks: Callable[[Path], dict[str, str]] | None = None
 
     def outputs(self, profile: str) -> OutputDirs:
         return OutputDirs.for_project(self.name, self.root, profile)

@@ -136,12 +136,25 @@ def run(profile: ProfileOpt = "quick", params: ParamsOpt = config_module.DEFAULT
     console.print(f"[bold green]churn-api pipeline done[/] in {time.perf_counter() - start:.0f} s")
 
 
+def readme_blocks(reports: Path) -> dict[str, str]:
+    """The README's benchmark table, from the last `churn-api bench` (reports/bench.json)."""
+    import json
+
+    from churn_api.bench import bench_markdown
+
+    bench_file = reports / "bench.json"
+    if not bench_file.is_file():
+        return {}
+    return {"bench": bench_markdown(json.loads(bench_file.read_text(encoding="utf-8")))}
+
+
 PROJECT = ProjectSpec(
     name="churn-api",
     title="Telco churn: calibrated XGBoost, business threshold, SHAP reasons, FastAPI (Docker)",
     root=config_module.PROJECT_ROOT,
     app=app,
     pipeline=(("train",), ("evaluate",), ("predict",)),
+    readme_blocks=readme_blocks,
 )
 
 

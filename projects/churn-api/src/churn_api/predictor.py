@@ -96,6 +96,17 @@ class ChurnPredictor:
             raise UserError(f"{uri} holds a {type(model).__name__}, not a churn-api model.")
         return cls(model, uri)
 
+    @property
+    def training_data_sha256(self) -> str | None:
+        """sha256 of the training file: the data layer verified this checksum before training on it."""
+        from mlshared.datasets.store import get_spec
+
+        dataset, _, relpath = str(self.metadata.get("dataset", "")).partition("/")
+        try:
+            return get_spec(dataset).checksums.get(relpath)
+        except UserError:
+            return None
+
     def predict_one(self, record: Mapping[str, Any]) -> Prediction:
         probability, phi = self.engine.explain_one(record)
         order = np.argsort(-np.abs(phi))[: self.top_k]

@@ -5,8 +5,8 @@ so tests build as many as they like; `app` at the bottom is what `uvicorn churn_
 (and the Docker image) runs, configured from `CHURN_*` environment variables.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: FastAPI resolves the endpoints' annotations at
+# runtime, and they refer to dependencies defined inside `create_app`.
 import json
 import logging
 import secrets
@@ -161,6 +161,10 @@ def _validation_problems(error: RequestValidationError) -> list[dict[str, Any]]:
     """FastAPI's error list as {field, problem}: the field path without the `body` prefix."""
     problems = []
     for item in error.errors():
+        if item.get("type") == "json_invalid":
+            reason = item.get("ctx", {}).get("error", "")
+            problems.append({"field": "body", "problem": f"not valid JSON ({reason})".replace(" ()", "")})
+            continue
         loc = [str(part) for part in item.get("loc", ()) if part != "body"]
         problems.append({"field": ".".join(loc) or "body", "problem": item.get("msg", "invalid")})
     return problems
@@ -262,7 +266,8 @@ def create_app(settings: Settings | None = None, predictor: ChurnPredictor | Non
             "calibration": meta.get("calibration"),
             "training_data": {
                 "dataset": meta.get("dataset"),
-                "sha256": meta.get("data_fingerprint"),
+                "sha256": model.training_data_sha256,
+                "fingerprint": meta.get("data_fingerprint"),
                 "rows": meta.get("training_rows"),
             },
             "metrics": {"cv_roc_auc": meta.get("cv_roc_auc"), **meta.get("cv_metrics", {})},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from churn_api.config import PROJECT_ROOT
@@ -26,3 +26,9 @@ class Settings(BaseSettings):
     max_batch_rows: int = Field(10_000, ge=1, description="Larger batches are answered with 413.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = Field(True, description="One JSON line per request (request id, path, status, latency).")
+
+    @field_validator("api_key", "model_uri", mode="before")
+    @classmethod
+    def empty_is_unset(cls, value: object) -> object:
+        """`CHURN_API_KEY=` (as compose passes an unset variable) means no key, not an empty key."""
+        return None if isinstance(value, str) and not value.strip() else value

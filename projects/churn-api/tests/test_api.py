@@ -1,0 +1,112 @@
+"""The FastAPI app in-process (TestClient): contract, errors, limits, auth, ops endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from churn_api.predictor import ChurnPredictor
+from churn_api.serve import create_app
+from churn_api.settings import Settings
+
+pytestmark = pytest.mark.slow  # needs the session's trained model
+
+
+def test_predict_one(client: TestClient, customer: dict[str, Any], predictor: ChurnPredictor) -> None:
+    response = client.post("/predict", json=customer)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["customerID"] == customer["customerID"]
+    assert 0 <= body["churn_probability"] <= 1
+    assert body["churn"] == (body["churn_probability"] >= predictor.threshold)
+    assert [r["field"] for r in body["reasons"]] == [r.field for r in predictor.predict_one(customer).reasons]
+    assert response.headers["x-request-id"]
+
+
+def test_request_id_is_echoed(client: TestClient) -> None:
+    assert client.get("/health", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"] == "abc-123"
+
+
+def test_bad_fields_are_each_named(client: TestClient, customer: dict[str, Any]) -> None:
+    bad = {**customer, "tenure": -3, "Contract": "Forever", "MonthlyCharges": "a lot"}
+    response = client.post("/predict", json=bad)
+    assert response.status_code == 422
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert fields == {"tenure", "Contract", "MonthlyCharges"}
+    assert "tenure" in response.json()["message"]
+
+
+def test_missing_and_unknown_fields_are_rejected(client: TestClient, customer: dict[str, Any]) -> None:
+    payload = {k: v for k, v in customer.items() if k != "gender"} | {"Gender": "Female"}
+    response = client.post("/predict", json=payload)
+    assert response.status_code == 422
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert fields == {"gender", "Gender"}
+
+
+def test_contradictory_customer_is_rejected(client: TestClient, customer: dict[str, Any]) -> None:
+    response = client.post("/predict", json={**customer, "PhoneService": "Yes"})  # MultipleLines says no phone
+    assert response.status_code == 422
+    assert "MultipleLines" in response.json()["message"]
+
+
+def test_not_json_is_a_4xx(client: TestClient) -> None:
+    response = client.post("/predict", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+
+
+def test_batch(client: TestClient, customer: dict[str, Any]) -> None:
+    two_year = {**customer, "customerID": "B", "Contract": "Two year"}
+    response = client.post("/predict/batch", json={"customers": [customer, two_year]})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 2 and [p["customerID"] for p in body["predictions"]] == [customer["customerID"], "B"]
+    single = client.post("/predict", json=customer).json()
+    assert body["predictions"][0]["churn_probability"] == pytest.approx(single["churn_probability"], abs=1e-6)
+
+
+def test_batch_over_the_limit_is_413_naming_the_limit(client: TestClient, customer: dict[str, Any]) -> None:
+    response = client.post("/predict/batch", json={"customers": [customer] * 51})
+    assert response.status_code == 413
+    assert "limit is 50" in response.json()["message"]
+
+
+def test_empty_batch_is_422(client: TestClient) -> None:
+    assert client.post("/predict/batch", json={"customers": []}).status_code == 422
+
+
+def test_model_endpoint(client: TestClient, predictor: ChurnPredictor) -> None:
+    body = client.get("/model").json()
+    assert body["threshold"] == predictor.threshold
+    assert len(body["training_data"]["sha256"]) == 64
+    assert body["training_data"]["rows"] == 7043
+    assert body["metrics"]["cv_roc_auc"]["mean"] > 0.8
+
+
+def test_metrics_endpoint_counts_requests_and_probabilities(client: TestClient, customer: dict[str, Any]) -> None:
+    client.post("/predict", json=customer)
+    text = client.get("/metrics").text
+    assert 'churn_api_requests_total{method="POST",route="/predict",status="200"}' in text
+    assert "churn_api_request_duration_seconds_bucket" in text
+    assert "churn_api_predicted_probability_count 1.0" in text
+
+
+def test_api_key_when_configured(predictor: ChurnPredictor, customer: dict[str, Any]) -> None:
+    app = create_app(Settings(api_key="s3cret", access_log=False), predictor=predictor)  # type: ignore[arg-type]
+    with TestClient(app) as client:
+        assert client.post("/predict", json=customer).status_code == 401
+        assert client.post("/predict", json=customer, headers={"X-API-Key": "wrong"}).status_code == 401
+        assert client.post("/predict", json=customer, headers={"X-API-Key": "s3cret"}).status_code == 200
+        assert client.get("/health").status_code == 200  # probes stay open
+
+
+def test_not_ready_without_a_model(tmp_path: Any, customer: dict[str, Any]) -> None:
+    app = create_app(Settings(model_path=tmp_path / "missing.joblib", access_log=False))
+    with TestClient(app) as client:
+        assert client.get("/health").status_code == 200
+        ready = client.get("/ready")
+        assert ready.status_code == 503 and "churn-api train" in ready.json()["reason"]
+        response = client.post("/predict", json=customer)
+        assert response.status_code == 503 and "Model not loaded" in response.json()["message"]
