@@ -101,6 +101,18 @@ def log_artifacts(paths: list[Path], artifact_path: str | None = None) -> None:
         mlflow.log_artifact(str(path), artifact_path=artifact_path)
 
 
+def log_to_run(run_id: str | None, experiment: str, metrics: Mapping[str, Any], figures: list[Path]) -> None:
+    """Add evaluation metrics and figures to the training run that produced the model (if it was tracked)."""
+    if not run_id:
+        return
+    import mlflow
+
+    configure(experiment)
+    with mlflow.start_run(run_id=run_id):
+        log_metrics(metrics)
+        log_artifacts(figures, artifact_path="figures")
+
+
 def pinned_requirements(*distributions: str) -> list[str]:
     """`name==version` of installed distributions: explicit, and far faster than MLflow's inference."""
     return [f"{name}=={metadata.version(name)}" for name in distributions]

@@ -12,6 +12,7 @@ import typer
 from churn_api import config as config_module
 from churn_api.predictor import ChurnPredictor
 from churn_api.train import MODEL_FILE
+from mlshared.cli_options import ParamsOpt, ProfileOpt
 from mlshared.console import console, friendly_errors
 from mlshared.paths import OutputDirs
 from mlshared.projects import ProjectSpec
@@ -21,13 +22,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-ProfileOpt = Annotated[
-    str,
-    typer.Option(
-        "--profile", "-p", help="`full` reproduces the README; `quick` is faster and writes artifacts/quick/."
-    ),
-]
-ParamsOpt = Annotated[Path, typer.Option("--params", help="Parameter file.", exists=True, dir_okay=False)]
 ModelOpt = Annotated[
     Path | None, typer.Option("--model", help="Model file; default: the profile's models/model.joblib.")
 ]

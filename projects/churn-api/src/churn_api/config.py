@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from mlshared.params import load_config
+from mlshared.params import StrictModel, TrackingConfig, load_config
 from mlshared.paths import project_root
 
 PROJECT_ROOT = project_root(__file__)
@@ -15,19 +15,15 @@ DEFAULT_PARAMS = PROJECT_ROOT / "params.yaml"
 CalibrationMethod = Literal["sigmoid", "isotonic"]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CVConfig(Strict):
+class CVConfig(StrictModel):
     n_splits: int = Field(5, ge=2)
 
 
-class BaselineConfig(Strict):
+class BaselineConfig(StrictModel):
     C: float = Field(1.0, gt=0, description="Inverse L2 strength of the logistic regression.")
 
 
-class Range(Strict):
+class Range(StrictModel):
     """One dimension of the Optuna search space."""
 
     low: float
@@ -44,7 +40,7 @@ class Range(Strict):
         return self
 
 
-class XGBoostConfig(Strict):
+class XGBoostConfig(StrictModel):
     fixed: dict[str, float | int | str] = Field(default_factory=dict, description="Parameters that are not tuned.")
     search: dict[str, Range]
 
@@ -60,20 +56,20 @@ class XGBoostConfig(Strict):
         return self
 
 
-class TuningConfig(Strict):
+class TuningConfig(StrictModel):
     n_trials: int = Field(50, ge=1)
     n_splits: int = Field(5, ge=2)
     cv_seed: int = Field(7, description="Tuning folds differ from the evaluation folds (seeded by `seed`).")
     pruning_warmup_folds: int = Field(2, ge=0)
 
 
-class CalibrationConfig(Strict):
+class CalibrationConfig(StrictModel):
     methods: list[CalibrationMethod] = Field(default_factory=lambda: list(get_args(CalibrationMethod)), min_length=1)
     inner_folds: int = Field(5, ge=2)
     select_by: Literal["brier", "log_loss"] = "brier"
 
 
-class BusinessConfig(Strict):
+class BusinessConfig(StrictModel):
     """The retention campaign's economics, in dollars per customer."""
 
     retention_offer_cost: float = Field(gt=0, description="What one retention offer costs (discount + contact).")
@@ -87,21 +83,15 @@ class BusinessConfig(Strict):
         return self.retention_offer_cost / (self.offer_success_rate * self.churner_value)
 
 
-class ExplainConfig(Strict):
+class ExplainConfig(StrictModel):
     top_reasons: int = Field(3, ge=1, le=19)
 
 
-class EvaluateConfig(Strict):
+class EvaluateConfig(StrictModel):
     bootstrap_resamples: int = Field(1000, ge=50)
 
 
-class TrackingConfig(Strict):
-    experiment: str = "churn-api"
-    registered_model: str = "churn-api"
-    alias: str = "champion"
-
-
-class Config(Strict):
+class Config(StrictModel):
     seed: int = 42
     n_jobs: int = Field(2, ge=1)
     cv: CVConfig = CVConfig()
@@ -112,7 +102,7 @@ class Config(Strict):
     business: BusinessConfig
     explain: ExplainConfig = ExplainConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
-    tracking: TrackingConfig = TrackingConfig()
+    tracking: TrackingConfig = TrackingConfig(experiment="churn-api", registered_model="churn-api")
 
 
 def load(path: Path = DEFAULT_PARAMS, profile: str = "full") -> Config:

@@ -106,7 +106,12 @@ def evaluate(config: Config, profile: str, outputs: OutputDirs, settings: DataSe
         git_commit=git_commit(outputs.root),
     )
     write_report(report, outputs.metrics)
-    _track(predictor, report, figures)
+    tracking.log_to_run(
+        predictor.metadata.get("mlflow_run_id"),
+        predictor.metadata.get("experiment", "churn-api"),
+        {"evaluate": report.metrics["models"]},
+        figures,
+    )
     console.print(
         f"[bold]{_label(served)}: CV ROC-AUC {primary.value:.4f}[/] (95% CI {ci.low:.3f}-{ci.high:.3f}), "
         f"PR-AUC {s['pr_auc']:.3f}, Brier {s['brier']:.4f}; at threshold {threshold:.3f}: recall {s['recall']:.3f}, "
@@ -194,15 +199,3 @@ def _figures(
             title="Global SHAP importance (served model)", xlabel="mean |SHAP value| (log-odds)",
         ),
     ]  # fmt: skip
-
-
-def _track(predictor: ChurnPredictor, report: MetricsReport, figures: list[Path]) -> None:
-    run_id = predictor.metadata.get("mlflow_run_id")
-    if not run_id:
-        return
-    import mlflow
-
-    tracking.configure(predictor.metadata.get("experiment", "churn-api"))
-    with mlflow.start_run(run_id=run_id):
-        tracking.log_metrics({"evaluate": report.metrics["models"]})
-        tracking.log_artifacts(figures, artifact_path="figures")

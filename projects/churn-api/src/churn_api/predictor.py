@@ -23,6 +23,9 @@ from mlshared.console import UserError
 FloatArray = npt.NDArray[np.float64]
 
 
+RAISES, LOWERS = "raises risk", "lowers risk"
+
+
 @dataclass(frozen=True)
 class Reason:
     """One field's push on this customer's churn risk (SHAP value, in log-odds)."""
@@ -33,7 +36,10 @@ class Reason:
 
     @property
     def direction(self) -> str:
-        return "raises risk" if self.impact > 0 else "lowers risk"
+        return RAISES if self.impact > 0 else LOWERS
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "value": self.value, "impact": self.impact, "direction": self.direction}
 
 
 @dataclass(frozen=True)
@@ -43,12 +49,9 @@ class Prediction:
     reasons: list[Reason]
 
 
-def top_reasons(
-    phi: FloatArray, columns: Mapping[str, Sequence[Any]], row: int, k: int, fields: Sequence[str] = FEATURES
-) -> list[Reason]:
-    """The k fields with the largest absolute SHAP value for one row, largest first."""
-    order = np.argsort(-np.abs(phi))[:k]
-    return [Reason(fields[i], columns[fields[i]][row], round(float(phi[i]), 4)) for i in order]
+def top_reason_indices(phi: FloatArray, k: int) -> npt.NDArray[np.intp]:
+    """Per row, the k fields with the largest absolute SHAP value, largest first (rows x k)."""
+    return np.argsort(-np.abs(phi), axis=-1, kind="stable")[..., :k]
 
 
 class ChurnPredictor:
@@ -64,17 +67,9 @@ class ChurnPredictor:
 
     @classmethod
     def load(cls, path: Path) -> ChurnPredictor:
-        import joblib
+        from mlshared.artifacts import load_model_file
 
-        if not path.is_file():
-            raise UserError(
-                f"No trained model at {path}.",
-                hint="Train one with `churn-api train` (or `make run`), "
-                "or point CHURN_MODEL_PATH / --model at a model file.",
-            )
-        model = joblib.load(path)
-        if not isinstance(model, ChurnModel):
-            raise UserError(f"{path} holds a {type(model).__name__}, not a churn-api model.")
+        model = load_model_file(path, ChurnModel, "churn-api", "CHURN_MODEL_PATH")
         return cls(model, str(path))
 
     @classmethod
@@ -109,21 +104,55 @@ class ChurnPredictor:
 
     def predict_one(self, record: Mapping[str, Any]) -> Prediction:
         probability, phi = self.engine.explain_one(record)
-        order = np.argsort(-np.abs(phi))[: self.top_k]
-        reasons = [Reason(FEATURES[i], record[FEATURES[i]], round(float(phi[i]), 4)) for i in order]
+        reasons = [
+            Reason(FEATURES[i], record[FEATURES[i]], round(float(phi[i]), 4))
+            for i in top_reason_indices(phi, self.top_k)
+        ]
         return Prediction(probability, probability >= self.threshold, reasons)
 
-    def predict_columns(self, columns: Mapping[str, Sequence[Any]], n_rows: int) -> list[Prediction]:
+    def _explain_batch(
+        self, columns: Mapping[str, Sequence[Any]], n_rows: int
+    ) -> tuple[list[float], list[bool], list[list[str]], list[list[float]]]:
+        """One vectorised engine pass; reasons picked for all rows together (plain lists, cheap to emit)."""
         explained = self.engine.explain_columns(columns, n_rows)
-        labels = explained.probability >= self.threshold
+        top = top_reason_indices(explained.contributions, self.top_k)
+        impacts = np.round(np.take_along_axis(explained.contributions, top, axis=1), 4).tolist()
+        names = [[FEATURES[j] for j in row] for row in top.tolist()]
+        return explained.probability.tolist(), (explained.probability >= self.threshold).tolist(), names, impacts
+
+    def predict_columns(self, columns: Mapping[str, Sequence[Any]], n_rows: int) -> list[Prediction]:
+        """Many customers at once, as `Prediction` objects."""
+        probabilities, labels, names, impacts = self._explain_batch(columns, n_rows)
         return [
             Prediction(
-                float(explained.probability[i]),
-                bool(labels[i]),
-                top_reasons(explained.contributions[i], columns, i, self.top_k),
+                probabilities[i],
+                labels[i],
+                [Reason(f, columns[f][i], impact) for f, impact in zip(names[i], impacts[i], strict=True)],
             )
             for i in range(n_rows)
         ]
+
+    def predict_records(
+        self, columns: Mapping[str, Sequence[Any]], n_rows: int, ids: Sequence[str | None]
+    ) -> tuple[list[dict[str, Any]], list[float]]:
+        """Many customers at once, straight to the API's JSON shape (no intermediate objects): the
+        batch endpoint's hot path. Returns the records and the probabilities (for the metrics)."""
+        probabilities, labels, names, impacts = self._explain_batch(columns, n_rows)
+        threshold = self.threshold
+        records = [
+            {
+                "customerID": ids[i],
+                "churn_probability": round(probabilities[i], 6),
+                "churn": labels[i],
+                "threshold": threshold,
+                "reasons": [
+                    {"field": f, "value": columns[f][i], "impact": v, "direction": RAISES if v > 0 else LOWERS}
+                    for f, v in zip(names[i], impacts[i], strict=True)
+                ],
+            }
+            for i in range(n_rows)
+        ]
+        return records, probabilities
 
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A validated customer frame -> customerID, churn_probability, churn, reason_1..k."""

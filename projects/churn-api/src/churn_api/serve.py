@@ -22,8 +22,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from pydantic_core import to_json
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from threadpoolctl import threadpool_limits
 
-from churn_api.api_models import Batch, BatchOut, Customer, ErrorOut, PredictionOut, ReasonOut
+from churn_api.api_models import Batch, BatchOut, Customer, ErrorOut, PredictionOut
 from churn_api.predictor import ChurnPredictor, Prediction
 from churn_api.schema import FEATURES
 from churn_api.settings import Settings
@@ -83,15 +86,15 @@ class Metrics:
         )  # fmt: skip
         self.predictions = Counter("churn_api_predictions", "Predicted labels.", ["churn"], registry=self.registry)
 
-    def observe(self, predictions: list[Prediction]) -> None:
+    def observe(self, probabilities: list[float], threshold: float) -> None:
         churners = 0
-        for p in predictions:
-            self.probability.observe(p.probability)
-            churners += p.churn
+        for p in probabilities:
+            self.probability.observe(p)
+            churners += p >= threshold
         if churners:
             self.predictions.labels(churn="yes").inc(churners)
-        if len(predictions) - churners:
-            self.predictions.labels(churn="no").inc(len(predictions) - churners)
+        if len(probabilities) - churners:
+            self.predictions.labels(churn="no").inc(len(probabilities) - churners)
 
 
 class ObservabilityMiddleware:
@@ -147,14 +150,19 @@ class ObservabilityMiddleware:
                 )
 
 
-def _prediction_out(p: Prediction, customer_id: str | None, threshold: float) -> PredictionOut:
-    return PredictionOut(
-        customerID=customer_id,
-        churn_probability=round(p.probability, 6),
-        churn=p.churn,
-        threshold=threshold,
-        reasons=[ReasonOut(field=r.field, value=r.value, impact=r.impact, direction=r.direction) for r in p.reasons],
-    )
+def prediction_record(p: Prediction, customer_id: str | None, threshold: float) -> dict[str, Any]:
+    """The `PredictionOut` shape as plain data: serialised once, without re-validating our own output."""
+    return {
+        "customerID": customer_id,
+        "churn_probability": round(p.probability, 6),
+        "churn": p.churn,
+        "threshold": threshold,
+        "reasons": [r.as_dict() for r in p.reasons],
+    }
+
+
+def json_response(content: Any, status_code: int = 200) -> Response:
+    return Response(to_json(content), status_code=status_code, media_type="application/json")
 
 
 def _validation_problems(error: RequestValidationError) -> list[dict[str, Any]]:
@@ -179,6 +187,9 @@ def load_predictor(settings: Settings) -> ChurnPredictor:
 def create_app(settings: Settings | None = None, predictor: ChurnPredictor | None = None) -> FastAPI:
     """The service. Pass `predictor` to skip loading (tests); otherwise it loads once at startup."""
     settings = settings or Settings()
+    # The engine's matrix products are small: one BLAS thread is fastest, and idle BLAS threads
+    # spinning on the other core would slow every request when uvicorn shares the machine.
+    threadpool_limits(limits=1, user_api="blas")
     logger = json_logger("churn_api", settings.log_level)
     metrics = Metrics()
 
@@ -221,8 +232,8 @@ def create_app(settings: Settings | None = None, predictor: ChurnPredictor | Non
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Model not loaded: {app.state.load_error}")
         return predictor
 
-    Model = Annotated[ChurnPredictor, Depends(require_model)]
-    protected = [Depends(require_key)]
+    # Without a key configured there is nothing to check: no dependency on the hot path at all.
+    protected = [Depends(require_key)] if settings.api_key is not None else []
 
     @app.exception_handler(RequestValidationError)
     async def invalid_input(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -252,8 +263,9 @@ def create_app(settings: Settings | None = None, predictor: ChurnPredictor | Non
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/model", tags=["model"], dependencies=protected)
-    async def model_info(model: Model) -> dict[str, Any]:
-        """Version, training metrics, threshold and the sha256 fingerprint of the training data."""
+    async def model_info() -> dict[str, Any]:
+        """Version, training metrics, threshold and the sha256 of the training data."""
+        model = require_model()
         meta = model.metadata
         return {
             "source": model.source,
@@ -275,21 +287,24 @@ def create_app(settings: Settings | None = None, predictor: ChurnPredictor | Non
             "features": list(FEATURES),
         }
 
-    @app.post("/predict", tags=["model"], dependencies=protected)
-    async def predict(customer: Customer, model: Model) -> PredictionOut:
+    @app.post("/predict", tags=["model"], dependencies=protected, response_model=PredictionOut)
+    async def predict(customer: Customer) -> Response:
         """Score one customer: calibrated P(churn), the decision at the business threshold, top reasons."""
+        model = require_model()
         prediction = model.predict_one(vars(customer))
-        metrics.observe([prediction])
-        return _prediction_out(prediction, customer.customerID, model.threshold)
+        metrics.observe([prediction.probability], model.threshold)
+        return json_response(prediction_record(prediction, customer.customerID, model.threshold))
 
     @app.post(
         "/predict/batch",
         tags=["model"],
         dependencies=protected,
+        response_model=BatchOut,
         responses={413: {"model": ErrorOut, "description": "More customers than the configured maximum."}},
     )
-    def predict_batch(batch: Batch, model: Model) -> BatchOut:
+    def predict_batch(batch: Batch) -> Response:
         """Score many customers at once (vectorised); at most CHURN_MAX_BATCH_ROWS per request."""
+        model = require_model()
         n = len(batch.customers)
         if n > settings.max_batch_rows:
             raise HTTPException(
@@ -297,18 +312,12 @@ def create_app(settings: Settings | None = None, predictor: ChurnPredictor | Non
                 f"{n} customers in one batch; the limit is {settings.max_batch_rows}. Split the batch.",
             )
         columns = {f: [getattr(c, f) for c in batch.customers] for f in FEATURES}
-        predictions = model.predict_columns(columns, n)
-        metrics.observe(predictions)
-        return BatchOut(
-            count=n,
-            predictions=[
-                _prediction_out(p, c.customerID, model.threshold)
-                for p, c in zip(predictions, batch.customers, strict=True)
-            ],
-        )
+        records, probabilities = model.predict_records(columns, n, [c.customerID for c in batch.customers])
+        metrics.observe(probabilities, model.threshold)
+        return json_response({"count": n, "predictions": records})
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+    @app.exception_handler(StarletteHTTPException)  # also the router's 404/405 and body-parsing 400s
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         return JSONResponse(
             {"message": error.detail, "errors": []}, status_code=error.status_code, headers=error.headers
         )

@@ -15,6 +15,7 @@ from house_prices import config as config_module
 from house_prices.data import DATASET, load_test, load_train
 from house_prices.predictor import HousePricePredictor
 from house_prices.train import MODEL_FILE
+from mlshared.cli_options import ParamsOpt, ProfileOpt
 from mlshared.console import console, friendly_errors
 from mlshared.datasets import fingerprint
 from mlshared.paths import OutputDirs
@@ -25,14 +26,6 @@ app = typer.Typer(
     "a Kaggle submission and a Streamlit app.",
     no_args_is_help=True,
 )
-
-ProfileOpt = Annotated[
-    str,
-    typer.Option(
-        "--profile", "-p", help="`full` reproduces the README; `quick` is faster and writes artifacts/quick/."
-    ),
-]
-ParamsOpt = Annotated[Path, typer.Option("--params", help="Parameter file.", exists=True, dir_okay=False)]
 
 
 def _outputs(profile: str) -> OutputDirs:

@@ -5,38 +5,34 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from mlshared.params import load_config
+from mlshared.params import StrictModel, TrackingConfig, load_config
 from mlshared.paths import project_root
 
 PROJECT_ROOT = project_root(__file__)
 DEFAULT_PARAMS = PROJECT_ROOT / "params.yaml"
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class OutlierConfig(Strict):
+class OutlierConfig(StrictModel):
     min_living_area: float = 4000
     max_price: float = 300_000
 
 
-class DataConfig(Strict):
+class DataConfig(StrictModel):
     outliers: OutlierConfig = OutlierConfig()
     drop_outliers: bool = True
 
 
-class FeaturesConfig(Strict):
+class FeaturesConfig(StrictModel):
     skew_threshold: float = Field(0.75, gt=0)
 
 
-class CVConfig(Strict):
+class CVConfig(StrictModel):
     n_splits: int = Field(5, ge=2)
 
 
-class ModelsConfig(Strict):
+class ModelsConfig(StrictModel):
     enabled: list[str]
     candidates: dict[str, dict[str, Any]]
 
@@ -48,24 +44,18 @@ class ModelsConfig(Strict):
         return self
 
 
-class BlendConfig(Strict):
+class BlendConfig(StrictModel):
     weights: dict[str, float]
 
 
-class EvaluateConfig(Strict):
+class EvaluateConfig(StrictModel):
     bootstrap_resamples: int = Field(1000, ge=50)
     interval_level: float = Field(0.9, gt=0, lt=1)
     permutation_repeats: int = Field(5, ge=1)
     holdout_fraction: float = Field(0.2, gt=0, lt=0.5)
 
 
-class TrackingConfig(Strict):
-    experiment: str = "house-prices"
-    registered_model: str = "house-prices"
-    alias: str = "champion"
-
-
-class Config(Strict):
+class Config(StrictModel):
     seed: int = 42
     n_jobs: int = Field(2, ge=1)
     data: DataConfig = DataConfig()
@@ -74,7 +64,7 @@ class Config(Strict):
     models: ModelsConfig
     blend: BlendConfig
     evaluate: EvaluateConfig = EvaluateConfig()
-    tracking: TrackingConfig = TrackingConfig()
+    tracking: TrackingConfig = TrackingConfig(experiment="house-prices", registered_model="house-prices")
 
     @model_validator(mode="after")
     def blend_uses_enabled_models(self) -> Config:

@@ -146,7 +146,12 @@ def evaluate(config: Config, profile: str, outputs: OutputDirs, settings: DataSe
         git_commit=git_commit(outputs.root),
     )
     write_report(report, outputs.metrics)
-    _track(predictor, report, figures)
+    tracking.log_to_run(
+        predictor.metadata.get("mlflow_run_id"),
+        predictor.metadata.get("experiment", "house-prices"),
+        {k: v for k, v in report.metrics.items() if k != "outlier_ids"},
+        figures,
+    )
     console.print(
         f"[bold]{selected} CV RMSE(log1p) = {primary.value:.4f}[/] (95% CI {ci.low:.4f}-{ci.high:.4f}); "
         f"all 1460 rows {rmse_all_rows:.4f}; published stacked {PUBLISHED['blend'][0]}. Wrote {outputs.metrics}"
@@ -189,15 +194,3 @@ def _figures(oof: pd.DataFrame, selected: str, folder: Path) -> list[Path]:
                         f"{label}: out-of-fold residuals (log scale)", units="log1p(SalePrice)"),
         folder / "permutation_importance.png",
     ]  # fmt: skip
-
-
-def _track(predictor: HousePricePredictor, report: MetricsReport, figures: list[Path]) -> None:
-    run_id = predictor.metadata.get("mlflow_run_id")
-    if not run_id:
-        return
-    import mlflow
-
-    tracking.configure(predictor.metadata.get("experiment", "house-prices"))
-    with mlflow.start_run(run_id=run_id):
-        tracking.log_metrics({k: v for k, v in report.metrics.items() if k != "outlier_ids"})
-        tracking.log_artifacts(figures, artifact_path="figures")

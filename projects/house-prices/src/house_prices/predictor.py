@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from house_prices.schema import FEATURES, INTEGER_COLUMNS, NUMERIC
+from mlshared.artifacts import load_model_file
 from mlshared.console import UserError
 
 FORMAT_VERSION = 1
@@ -75,14 +76,8 @@ class HousePricePredictor:
 
     @staticmethod
     def load(path: Path) -> HousePricePredictor:
-        if not path.is_file():
-            raise UserError(
-                f"No trained model at {path}.",
-                hint="Train one with `house-prices train` (or `make run`), "
-                "or point HOUSE_PRICES_MODEL at a model file.",
-            )
-        predictor = joblib.load(path)
-        if not isinstance(predictor, HousePricePredictor) or predictor.format_version != FORMAT_VERSION:
+        predictor = load_model_file(path, HousePricePredictor, "house-prices", "HOUSE_PRICES_MODEL")
+        if predictor.format_version != FORMAT_VERSION:
             raise UserError(f"{path} is not a house-prices model of format {FORMAT_VERSION}.", hint="Retrain it.")
         return predictor
 
