@@ -1,0 +1,3 @@
+from sentiment_bert.cli import main
+
+main()

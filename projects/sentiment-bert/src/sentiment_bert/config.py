@@ -1,0 +1,103 @@
+"""Typed view of params.yaml: a typo or a wrong type fails at load time, naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mlshared.params import load_config
+from mlshared.paths import OutputDirs, project_root
+
+PROJECT = "sentiment-bert"
+PROJECT_ROOT = project_root(__file__)
+DEFAULT_PARAMS = PROJECT_ROOT / "params.yaml"
+
+Variant = Literal["pytorch-fp32", "pytorch-int8", "onnx-fp32", "onnx-int8"]
+VARIANTS: tuple[Variant, ...] = ("pytorch-fp32", "pytorch-int8", "onnx-fp32", "onnx-int8")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(Strict):
+    validation_size: int = Field(2000, ge=50)
+    train_limit: int | None = Field(None, ge=50)
+
+
+class ModelConfig(Strict):
+    checkpoint: str = "default"
+    max_length: int = Field(64, ge=8, le=512)
+
+
+class TrainConfig(Strict):
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int = -1
+    batch_size: int = Field(32, ge=1)
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    eval_batch_size: int = Field(128, ge=1)
+    learning_rate: float = Field(1e-4, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_ratio: float = Field(0.06, ge=0, lt=1)
+    eval_steps: int = Field(300, ge=1)
+    early_stopping_patience: int = Field(3, ge=1)
+    group_by_length: bool = True
+    max_train_minutes: float | None = Field(36, gt=0)
+    threads: int | None = Field(2, ge=1)
+
+
+class BaselineConfig(Strict):
+    ngram_max: int = Field(2, ge=1, le=3)
+    min_df: int = Field(2, ge=1)
+    sublinear_tf: bool = True
+    C: float = Field(4.0, gt=0)
+
+
+class EvaluateConfig(Strict):
+    mistakes: int = Field(12, ge=1)
+    bootstrap_resamples: int = Field(1000, ge=50)
+    calibration_bins: int = Field(10, ge=3)
+    behaviour_cases_per_test: int = Field(200, ge=5)
+
+
+class BenchConfig(Strict):
+    threads: int = Field(2, ge=1)
+    batch1_sentences: int = Field(300, ge=5)
+    repeats: int = Field(3, ge=1)
+    variants: list[Variant] = Field(default_factory=lambda: list(VARIANTS), min_length=1)
+    max_accuracy_drop: float = Field(0.01, ge=0)
+
+
+class ExportConfig(Strict):
+    opset: int = Field(18, ge=14)
+    parity_sentences: int = Field(256, ge=8)
+    parity_atol: float = Field(1e-3, gt=0)
+
+
+class TrackingConfig(Strict):
+    experiment: str = PROJECT
+    registered_model: str = PROJECT
+    alias: str = "champion"
+
+
+class Config(Strict):
+    seed: int = 42
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+    baseline: BaselineConfig = BaselineConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
+    bench: BenchConfig = BenchConfig()
+    export: ExportConfig = ExportConfig()
+    tracking: TrackingConfig = TrackingConfig()
+
+
+def load(path: Path = DEFAULT_PARAMS, profile: str = "full") -> Config:
+    return load_config(Config, path, profile)
+
+
+def outputs_for(profile: str) -> OutputDirs:
+    """The profile's output folders (honours PORTFOLIO_OUTPUT_ROOT, which tests and CI set)."""
+    return OutputDirs.for_project(PROJECT, PROJECT_ROOT, profile)

@@ -1,0 +1,190 @@
+"""SST-2 from the data layer, validated at load, and the seeded stratified validation split.
+
+The mirror's `test.tsv` is the GLUE SST-2 dev set (872 sentences), the set every published
+number uses; it is read only by `evaluate` and `bench`. Model selection uses a validation split
+carved out of `train.tsv`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+from sklearn.model_selection import train_test_split
+
+from mlshared.console import UserError
+from mlshared.datasets import DataSettings, resolve_file
+
+DATASET: Final = "sst2"
+TRAIN_FILE: Final = "train.tsv"
+TEST_FILE: Final = "test.tsv"
+TEXT: Final = "sentence"
+LABEL: Final = "label"
+LABELS: Final = ("negative", "positive")
+MAX_EXAMPLES = 5
+
+SCHEMA = pa.DataFrameSchema(
+    {
+        TEXT: pa.Column(
+            str,
+            checks=pa.Check(lambda s: s.str.strip().str.len() > 0, element_wise=False, error="empty sentence"),
+            nullable=False,
+        ),
+        LABEL: pa.Column(int, checks=pa.Check.isin([0, 1]), nullable=False, coerce=True),
+    },
+    strict=True,
+    ordered=True,
+)
+
+
+class SentimentDataError(UserError):
+    """A sentence file that cannot be used; the message lists every problem found."""
+
+    def __init__(self, problems: list[str], source: str, hint: str | None = None) -> None:
+        self.problems = problems
+        super().__init__(
+            f"{source} has {len(problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in problems),
+            hint=hint or f"Expected a tab-separated file with the header `{TEXT}\\t{LABEL}` and labels 0/1.",
+        )
+
+
+def read_tsv(path: Path, name: str) -> pd.DataFrame:
+    """Read an SST-2 TSV exactly: no quoting (sentences contain quotes), no NA guessing ("null" is a word)."""
+    try:
+        return pd.read_csv(
+            path, sep="\t", quoting=csv.QUOTE_NONE, keep_default_na=False, dtype={TEXT: str}, encoding="utf-8"
+        )
+    except UnicodeDecodeError as error:
+        raise SentimentDataError([f"it is not UTF-8 text ({error.reason})"], name) from error
+    except pd.errors.EmptyDataError as error:
+        raise SentimentDataError(["it is empty"], name) from error
+    except pd.errors.ParserError as error:
+        raise SentimentDataError([f"it is not a readable TSV: {error}"], name) from error
+
+
+def validate(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Check the schema lazily, so one message lists every problem with row numbers."""
+    if frame.empty:
+        raise SentimentDataError(["it has no rows"], name)
+    try:
+        return SCHEMA.validate(frame, lazy=True)
+    except SchemaErrors as errors:
+        raise SentimentDataError(_describe(errors.failure_cases), name) from errors
+
+
+def _describe(failures: pd.DataFrame) -> list[str]:
+    problems = []
+    for (column, check), group in failures.groupby(["column", "check"], dropna=False, sort=False):
+        rows = [int(i) + 2 for i in group["index"].dropna()][:MAX_EXAMPLES]  # +2: header line, 1-based
+        values = [repr(v) for v in group["failure_case"]][:MAX_EXAMPLES]
+        where = f" at line(s) {', '.join(map(str, rows))}" if rows else ""
+        more = f" and {len(group) - MAX_EXAMPLES} more" if len(group) > MAX_EXAMPLES else ""
+        problems.append(f"{column}: {check}{where}{more} (got {', '.join(values)})")
+    return problems
+
+
+def load_split(file: str, settings: DataSettings | None = None) -> pd.DataFrame:
+    path = resolve_file(DATASET, file, settings)
+    return validate(read_tsv(path, f"{DATASET}/{file}"), f"{DATASET}/{file}")
+
+
+def load_train(settings: DataSettings | None = None) -> pd.DataFrame:
+    return load_split(TRAIN_FILE, settings)
+
+
+def load_test(settings: DataSettings | None = None) -> pd.DataFrame:
+    return load_split(TEST_FILE, settings)
+
+
+@dataclass(frozen=True)
+class Splits:
+    train: pd.DataFrame
+    validation: pd.DataFrame
+
+
+def split_train(frame: pd.DataFrame, validation_size: int, seed: int, train_limit: int | None = None) -> Splits:
+    """A seeded validation split stratified by label, then an optional stratified training subsample."""
+    if validation_size >= len(frame):
+        raise UserError(
+            f"validation_size {validation_size} leaves no training rows out of {len(frame)}.",
+            hint="Lower data.validation_size in params.yaml.",
+        )
+    train, validation = train_test_split(frame, test_size=validation_size, stratify=frame[LABEL], random_state=seed)
+    if train_limit is not None and train_limit < len(train):
+        train, _ = train_test_split(train, train_size=train_limit, stratify=train[LABEL], random_state=seed)
+    return Splits(train.reset_index(drop=True), validation.reset_index(drop=True))
+
+
+def summary(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, object]:
+    """Facts worth knowing before training: sizes, balance, duplicates, train/test overlap."""
+    normalised_train = set(train[TEXT].str.strip().str.lower())
+    overlap = int(test[TEXT].str.strip().str.lower().isin(normalised_train).sum())
+    words = train[TEXT].str.split().str.len()
+    return {
+        "train_rows": len(train),
+        "test_rows": len(test),
+        "train_positive_rate": round(float(train[LABEL].mean()), 4),
+        "test_positive_rate": round(float(test[LABEL].mean()), 4),
+        "train_duplicate_sentences": int(train[TEXT].duplicated().sum()),
+        "test_sentences_also_in_train": overlap,
+        "train_words_median": float(np.median(words)),
+        "test_words_median": float(np.median(test[TEXT].str.split().str.len())),
+    }
+
+
+# --- user input: the CLI `predict` verb and the app's file upload --------------------------------
+
+TEXT_COLUMNS: Final = (TEXT, "text", "review")
+UPLOAD_HINT = (
+    "Upload a UTF-8 text file with one sentence per line, or a CSV/TSV file with a `sentence` (or `text`) column."
+)
+
+
+def read_sentences(source: Path | bytes, name: str, max_sentences: int | None = None) -> list[str]:
+    """Sentences from a .txt (one per line) or .csv/.tsv file (a `sentence`/`text` column), with clear errors."""
+    raw = source.read_bytes() if isinstance(source, Path) else source
+    if b"\x00" in raw[:4096]:
+        raise SentimentDataError(["it is a binary file, not text"], name, hint=UPLOAD_HINT)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise SentimentDataError([f"it is not UTF-8 text ({error.reason})"], name, hint=UPLOAD_HINT) from error
+    suffix = Path(name).suffix.lower()
+    if suffix in {".csv", ".tsv"}:
+        sentences = _table_sentences(text, "\t" if suffix == ".tsv" else ",", name)
+    else:
+        sentences = [line.strip() for line in text.splitlines()]
+    sentences = [s for s in sentences if s]
+    if not sentences:
+        raise SentimentDataError(["it contains no sentences"], name, hint=UPLOAD_HINT)
+    if max_sentences is not None and len(sentences) > max_sentences:
+        raise SentimentDataError(
+            [f"it has {len(sentences):,} sentences; at most {max_sentences:,} are accepted here"],
+            name,
+            hint="Split the file, or use the command line: `sentiment-bert predict FILE`.",
+        )
+    return sentences
+
+
+def _table_sentences(text: str, sep: str, name: str) -> list[str]:
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise SentimentDataError([f"it is not a readable table: {error}"], name, hint=UPLOAD_HINT) from error
+    columns = {c.strip().lower(): c for c in frame.columns}
+    for wanted in TEXT_COLUMNS:
+        if wanted in columns:
+            return [str(s).strip() for s in frame[columns[wanted]]]
+    found = ", ".join(map(str, frame.columns[:8]))
+    raise SentimentDataError(
+        [f"it has no `sentence` or `text` column (found: {found})"],
+        name,
+        hint=UPLOAD_HINT,
+    )

@@ -1,0 +1,154 @@
+"""ONNX export of the fine-tuned model, a parity check against PyTorch, and a dynamic-int8 copy.
+
+`torch.onnx.export` (the torch.export-based exporter) writes one self-contained graph with dynamic
+batch and sequence axes; ONNX Runtime's `quantize_dynamic` then stores the MatMul weights as int8
+and quantises activations on the fly, which needs no calibration data. The export is refused when
+the fp32 graph's logits differ from PyTorch's by more than `export.parity_atol`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlshared.console import UserError, console
+from mlshared.datasets import DataSettings
+from sentiment_bert.config import Config
+from sentiment_bert.data import TEXT, load_train, split_train
+from sentiment_bert.inference import OnnxClassifier, TorchClassifier, require_model_dir
+from sentiment_bert.layout import Layout
+
+DUMMY = ("a warm , funny and moving film .", "not good .")
+
+
+def _logits_module(model: Any, with_token_types: bool) -> Any:
+    """The classifier with plain tensor inputs and a single `logits` output, which is what the exporter traces."""
+    import torch
+
+    class Logits(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(
+            self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
+        ) -> torch.Tensor:
+            extra = {"token_type_ids": token_type_ids} if with_token_types else {}
+            logits: torch.Tensor = self.model(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
+            return logits
+
+    return Logits().eval()
+
+
+def export_onnx(model_dir: Path, target: Path, opset: int) -> Path:
+    """Write `target` (one file, weights inline) with dynamic batch and sequence axes."""
+    import torch
+
+    classifier = TorchClassifier.load(require_model_dir(model_dir))
+    batch = classifier.encode(list(DUMMY))
+    names = [name for name in ("input_ids", "attention_mask", "token_type_ids") if name in batch]
+    module = _logits_module(classifier.model, "token_type_ids" in batch)
+    args = tuple(torch.from_numpy(batch[name]) for name in names)
+    batch_dim, sequence_dim = torch.export.Dim("batch"), torch.export.Dim("sequence", max=512)
+    shapes: dict[str, Any] = {name: {0: batch_dim, 1: sequence_dim} for name in names}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with torch.inference_mode():
+        torch.onnx.export(
+            module,
+            args,
+            str(target),
+            input_names=names,
+            output_names=["logits"],
+            dynamic_shapes=shapes,
+            opset_version=opset,
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+        )
+    return target
+
+
+def quantize_int8(source: Path, target: Path) -> Path:
+    """Dynamic int8 quantisation of the MatMul weights (activations quantised per batch at run time)."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # The exporter's recorded intermediate shapes trip the quantizer's file-based shape inference
+    # ("Inferred shape and existing shape differ"); dropping them lets it infer every shape afresh.
+    graph = onnx.load(str(source))
+    del graph.graph.value_info[:]
+    staged = target.with_suffix(".staged.onnx")
+    onnx.save(graph, str(staged))
+    # ORT logs generic advice to pre-process the graph; the exporter has already optimised it (optimize=True).
+    hint_filter = _DropRootMessage("pre-processing before quantization")
+    logging.getLogger().addFilter(hint_filter)
+    try:
+        quantize_dynamic(str(staged), str(target), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"])
+    finally:
+        logging.getLogger().removeFilter(hint_filter)
+        staged.unlink(missing_ok=True)
+    return target
+
+
+class _DropRootMessage(logging.Filter):
+    def __init__(self, fragment: str) -> None:
+        super().__init__()
+        self.fragment = fragment
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.fragment not in record.getMessage()
+
+
+def parity(model_dir: Path, onnx_path: Path, sentences: list[str]) -> dict[str, float]:
+    """Largest |logit difference| between PyTorch and ONNX Runtime, and how often their labels agree."""
+    reference = TorchClassifier.load(model_dir).predict_logits(sentences)
+    candidate = OnnxClassifier.load(onnx_path, model_dir, name="onnx").predict_logits(sentences)
+    return {
+        "max_abs_logit_diff": float(np.abs(reference - candidate).max()),
+        "label_agreement": float((reference.argmax(1) == candidate.argmax(1)).mean()),
+    }
+
+
+def export(config: Config, layout: Layout, settings: DataSettings | None = None) -> dict[str, Any]:
+    model_dir = require_model_dir(layout.model_dir, layout.outputs.profile)
+    splits = split_train(load_train(settings), config.data.validation_size, config.seed, config.data.train_limit)
+    sentences = splits.validation[TEXT].head(config.export.parity_sentences).tolist()
+
+    start = time.perf_counter()
+    with console.status(f"Exporting {model_dir.name} to ONNX (opset {config.export.opset})"):
+        export_onnx(model_dir, layout.onnx_fp32, config.export.opset)
+    export_seconds = time.perf_counter() - start
+    fp32 = parity(model_dir, layout.onnx_fp32, sentences)
+    if fp32["max_abs_logit_diff"] > config.export.parity_atol:
+        raise UserError(
+            f"The ONNX graph disagrees with PyTorch: max |logit difference| {fp32['max_abs_logit_diff']:.2e} on "
+            f"{len(sentences)} validation sentences (allowed {config.export.parity_atol:.0e}).",
+            hint="Try another opset (export.opset in params.yaml) or report the torch/onnxruntime versions.",
+        )
+    with console.status("Quantising the ONNX graph to dynamic int8"):
+        quantize_int8(layout.onnx_fp32, layout.onnx_int8)
+    int8 = parity(model_dir, layout.onnx_int8, sentences)
+    fp32["megabytes"], int8["megabytes"] = _megabytes(layout.onnx_fp32), _megabytes(layout.onnx_int8)
+    summary = {
+        "opset": config.export.opset,
+        "export_seconds": round(export_seconds, 1),
+        "parity_sentences": len(sentences),
+        "onnx_fp32": fp32,
+        "onnx_int8": int8,
+    }
+    layout.export_summary.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    console.print(
+        f"[green]Exported[/] {layout.onnx_fp32} ({fp32['megabytes']} MB, max |Δlogit| "
+        f"{fp32['max_abs_logit_diff']:.1e}) and {layout.onnx_int8.name} ({int8['megabytes']} MB, "
+        f"label agreement with PyTorch {int8['label_agreement']:.1%})"
+    )
+    return summary
+
+
+def _megabytes(path: Path) -> float:
+    return round(path.stat().st_size / 2**20, 1)

@@ -1,0 +1,318 @@
+"""Fine-tune the encoder with the transformers Trainer, fit the TF-IDF baseline, track and register.
+
+Seeded; dynamic padding (`DataCollatorWithPadding`) with length-grouped batches; early stopping on
+validation accuracy; gradient accumulation and max length from params; mixed precision only on a
+GPU; a wall-clock guard so a run on a shared CPU never overruns its budget. The best checkpoint is
+saved with its tokenizer and a model card; MLflow runs land in the store `mlshared.tracking` configures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import accuracy_score, f1_score
+
+from mlshared import tracking
+from mlshared.console import console
+from mlshared.datasets import DataSettings, fingerprint
+from mlshared.paths import OutputDirs
+from sentiment_bert import baseline, checkpoint, modelcard
+from sentiment_bert.config import Config
+from sentiment_bert.data import DATASET, LABEL, LABELS, TEXT, TRAIN_FILE, Splits, load_train, split_train
+from sentiment_bert.layout import Layout
+
+TRAINING_FILE = "training.json"  # beside the weights: what the model card and `evaluate` need
+
+
+@dataclass
+class TrainResult:
+    model_dir: Path
+    baseline_path: Path
+    summary: dict[str, Any]
+    run_id: str | None
+
+
+class SentenceDataset:
+    """Pre-tokenised sentences (no padding: the collator pads each batch to its longest member)."""
+
+    def __init__(self, encodings: dict[str, list[list[int]]], labels: list[int]) -> None:
+        self.encodings = encodings
+        self.labels = labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        item: dict[str, Any] = {k: v[i] for k, v in self.encodings.items()}
+        item["labels"] = self.labels[i]
+        return item
+
+
+def tokenize(tokenizer: Any, frame: pd.DataFrame, max_length: int) -> SentenceDataset:
+    enc = tokenizer(frame[TEXT].tolist(), truncation=True, max_length=max_length)
+    return SentenceDataset({k: list(v) for k, v in enc.items()}, frame[LABEL].astype(int).tolist())
+
+
+def compute_metrics(eval_pred: Any) -> dict[str, float]:
+    logits, labels = eval_pred.predictions, eval_pred.label_ids
+    predicted = np.asarray(logits).argmax(axis=-1)
+    return {"accuracy": float(accuracy_score(labels, predicted)), "f1": float(f1_score(labels, predicted))}
+
+
+def _callbacks(config: Config) -> list[Any]:
+    from transformers import EarlyStoppingCallback, TrainerCallback
+
+    class BudgetAndFinalEval(TrainerCallback):
+        """Evaluate and save on the last step (so it competes for "best"), and stop, evaluate and save
+        when the wall-clock budget is spent."""
+
+        def __init__(self, minutes: float | None) -> None:
+            self.minutes = minutes
+            self.start = time.perf_counter()
+            self.stopped_at_step: int | None = None
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self.start = time.perf_counter()
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            over_budget = self.minutes is not None and time.perf_counter() - self.start > self.minutes * 60
+            if over_budget and not control.should_training_stop:
+                self.stopped_at_step = state.global_step
+                control.should_training_stop = True
+                console.print(
+                    f"[yellow]Time budget of {self.minutes:g} min reached at step {state.global_step}[/]: "
+                    "evaluating, then keeping the best checkpoint."
+                )
+            if over_budget or state.global_step >= state.max_steps:
+                control.should_evaluate = True
+                control.should_save = True
+
+    class MlflowMetrics(TrainerCallback):
+        """Trainer logs (loss, learning rate, eval accuracy) into the already active MLflow run."""
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **_: Any) -> None:
+            import mlflow
+
+            numeric = {k: float(v) for k, v in (logs or {}).items() if isinstance(v, int | float)}
+            if numeric and mlflow.active_run() is not None:
+                mlflow.log_metrics(numeric, step=state.global_step)
+
+    return [
+        EarlyStoppingCallback(early_stopping_patience=config.train.early_stopping_patience),
+        BudgetAndFinalEval(config.train.max_train_minutes),
+        MlflowMetrics(),
+    ]
+
+
+def training_arguments(config: Config, output_dir: Path) -> Any:
+    import torch
+    from transformers import TrainingArguments
+
+    t = config.train
+    gpu = torch.cuda.is_available()
+    bf16 = gpu and torch.cuda.is_bf16_supported()
+    return TrainingArguments(
+        output_dir=str(output_dir),
+        num_train_epochs=t.epochs,
+        max_steps=t.max_steps,
+        per_device_train_batch_size=t.batch_size,
+        per_device_eval_batch_size=t.eval_batch_size,
+        gradient_accumulation_steps=t.gradient_accumulation_steps,
+        learning_rate=t.learning_rate,
+        weight_decay=t.weight_decay,
+        warmup_steps=t.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
+        lr_scheduler_type="linear",
+        eval_strategy="steps",
+        eval_steps=t.eval_steps,
+        save_strategy="steps",
+        save_steps=t.eval_steps,
+        save_total_limit=2,
+        save_only_model=True,  # we never resume: no optimizer state, a third of the disk
+        load_best_model_at_end=True,
+        metric_for_best_model="accuracy",
+        greater_is_better=True,
+        logging_steps=max(1, min(50, t.eval_steps // 2)),
+        train_sampling_strategy="group_by_length" if t.group_by_length else "random",
+        seed=config.seed,
+        data_seed=config.seed,
+        bf16=bf16,
+        fp16=gpu and not bf16,
+        use_cpu=not gpu,
+        dataloader_num_workers=0,
+        report_to="none",  # MlflowMetrics logs into the run mlshared.tracking opened, in the configured store
+        disable_tqdm=False,
+    )
+
+
+def fine_tune(config: Config, splits: Splits, layout: Layout, ckpt: checkpoint.Checkpoint) -> dict[str, Any]:
+    """Train, keep the best checkpoint, save it with its tokenizer; returns the training facts."""
+    import torch
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        Trainer,
+        set_seed,
+    )
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]  # the "newly initialised classifier" notice is expected
+    if config.train.threads:
+        torch.set_num_threads(config.train.threads)
+    console.print(f"Checkpoint: {ckpt.source} -> {ckpt.location}")
+    set_seed(config.seed)  # before the head is initialised
+    tokenizer = AutoTokenizer.from_pretrained(ckpt.location, local_files_only=ckpt.local_files_only)
+    tokenizer.model_max_length = config.model.max_length  # saved with it: inference truncates the same way
+    model = AutoModelForSequenceClassification.from_pretrained(
+        ckpt.location,
+        num_labels=2,
+        id2label=dict(enumerate(LABELS)),
+        label2id={name: i for i, name in enumerate(LABELS)},
+        local_files_only=ckpt.local_files_only,
+    )
+    train_ds = tokenize(tokenizer, splits.train, config.model.max_length)
+    val_ds = tokenize(tokenizer, splits.validation, config.model.max_length)
+    callbacks = _callbacks(config)
+    trainer = Trainer(
+        model=model,
+        args=training_arguments(config, layout.checkpoints),
+        data_collator=DataCollatorWithPadding(tokenizer),
+        train_dataset=train_ds,
+        eval_dataset=val_ds,
+        processing_class=tokenizer,
+        compute_metrics=compute_metrics,
+        callbacks=callbacks,
+    )
+    load_before = os.getloadavg()
+    start = time.perf_counter()
+    output = trainer.train()
+    train_seconds = time.perf_counter() - start
+    best = trainer.evaluate()  # the best checkpoint is loaded back at the end
+    layout.model_dir.mkdir(parents=True, exist_ok=True)
+    trainer.save_model(str(layout.model_dir))  # weights, config and tokenizer
+    shutil.rmtree(layout.checkpoints, ignore_errors=True)
+
+    history = trainer.state.log_history
+    evals = [h for h in history if "eval_accuracy" in h]
+    budget = callbacks[1]
+    stopped_early = output.global_step < trainer.state.max_steps  # patience can also run out on the last step
+    stopped_by = "time budget" if budget.stopped_at_step else ("early stopping" if stopped_early else "completed")
+    return {
+        "checkpoint": {"source": ckpt.source, "location": ckpt.location, "base_model": ckpt.base_model},
+        "train_seconds": round(train_seconds, 1),
+        "global_steps": int(output.global_step),
+        "max_steps": int(trainer.state.max_steps),
+        "epochs_completed": round(float(trainer.state.epoch or 0.0), 3),
+        "stopped_by": stopped_by,
+        "best_checkpoint_step": _step_of(trainer.state.best_model_checkpoint),
+        "validation": {"accuracy": float(best["eval_accuracy"]), "f1": float(best["eval_f1"])},
+        "validation_curve": [
+            {"step": int(h["step"]), "accuracy": float(h["eval_accuracy"]), "loss": float(h["eval_loss"])}
+            for h in evals
+        ],
+        "train_loss_curve": [
+            {"step": int(h["step"]), "loss": float(h["loss"])} for h in history if "loss" in h and "step" in h
+        ],
+        "train_rows": len(splits.train),
+        "validation_rows": len(splits.validation),
+        "torch_threads": torch.get_num_threads(),
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def _step_of(path: str | None) -> int | None:
+    if not path:
+        return None
+    tail = Path(path).name.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else None
+
+
+def train(config: Config, profile: str, outputs: OutputDirs, settings: DataSettings | None = None) -> TrainResult:
+    outputs.ensure()
+    layout = Layout(outputs)
+    ckpt = checkpoint.resolve(config.model.checkpoint)  # before anything slow: an unreachable model fails fast
+    splits = split_train(load_train(settings), config.data.validation_size, config.seed, config.data.train_limit)
+    console.print(
+        f"SST-2: {len(splits.train):,} training and {len(splits.validation):,} validation sentences "
+        f"(seed {config.seed}); max length {config.model.max_length}; profile {profile}"
+    )
+    with tracking.tracked_run(
+        config.tracking.experiment,
+        run_name=f"train-{profile}",
+        params=config.model_dump(),
+        tags={"profile": profile, "data_fingerprint": fingerprint(DATASET, [TRAIN_FILE])},
+    ) as run:
+        start = time.perf_counter()
+        with console.status("Fitting the TF-IDF + logistic-regression baseline"):
+            tfidf = baseline.fit(splits.train, config.baseline, config.seed)
+        baseline_seconds = time.perf_counter() - start
+        baseline_val = tfidf.predict_proba(splits.validation[TEXT].tolist())
+        baseline_val_acc = float(accuracy_score(splits.validation[LABEL], baseline_val >= 0.5))
+        tfidf.save(layout.baseline)
+        console.print(f"  baseline: validation accuracy {baseline_val_acc:.4f} ({baseline_seconds:.0f} s)")
+
+        facts = fine_tune(config, splits, layout, ckpt)
+        facts["baseline"] = {"validation_accuracy": baseline_val_acc, "train_seconds": round(baseline_seconds, 1)}
+        facts["profile"] = profile
+        facts["data_fingerprint"] = fingerprint(DATASET, [TRAIN_FILE])
+        facts["mlflow_run_id"] = str(run.info.run_id)
+        facts["experiment"] = config.tracking.experiment
+        facts["max_length"] = config.model.max_length
+        facts["hyperparameters"] = config.train.model_dump() | {"max_length": config.model.max_length}
+        tracking.log_metrics(
+            {
+                "validation": facts["validation"],
+                "train_seconds": facts["train_seconds"],
+                "baseline_validation_accuracy": baseline_val_acc,
+            }
+        )
+        write_card(layout.model_dir, facts)
+        (layout.model_dir / TRAINING_FILE).write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
+        layout.train_summary.write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
+        registered = _log_model(config, layout, splits)
+        if registered:
+            console.print(f"Registered {registered.alias_uri} (version {registered.version})")
+    console.print(
+        f"[green]Saved[/] {layout.model_dir}: validation accuracy {facts['validation']['accuracy']:.4f} after "
+        f"{facts['global_steps']} steps in {facts['train_seconds'] / 60:.1f} min ({facts['stopped_by']})"
+    )
+    return TrainResult(layout.model_dir, layout.baseline, facts, facts["mlflow_run_id"])
+
+
+def write_card(model_dir: Path, facts: dict[str, Any], **extra: Any) -> Path:
+    return modelcard.write(
+        model_dir,
+        modelcard.CardFacts(
+            base_model=facts["checkpoint"]["base_model"],
+            max_length=facts["max_length"],
+            train_rows=facts["train_rows"],
+            validation_rows=facts["validation_rows"],
+            train_seconds=facts["train_seconds"],
+            hyperparameters=facts["hyperparameters"],
+            validation_metrics=facts["validation"],
+            **extra,
+        ),
+    )
+
+
+def _log_model(config: Config, layout: Layout, splits: Splits) -> tracking.RegisteredModel | None:
+    from sentiment_bert.mlflow_model import log_classifier
+
+    with console.status("Logging and registering the model in MLflow"):
+        return log_classifier(
+            layout.model_dir,
+            input_example=splits.validation[[TEXT]].head(3),
+            registered_name=config.tracking.registered_model,
+            alias=config.tracking.alias,
+        )

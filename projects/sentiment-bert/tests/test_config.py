@@ -1,0 +1,111 @@
+"""Code: parameters validate with named errors, checkpoints resolve offline or fail clearly, the CLI explains itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from mlshared.console import UserError
+from sentiment_bert import checkpoint
+from sentiment_bert import config as config_module
+from sentiment_bert.cli import PROJECT, app
+
+runner = CliRunner()
+
+
+def _said(output: str) -> str:
+    """CLI output with Rich's line wrapping undone."""
+    return " ".join(output.split())
+
+
+def _params(tmp_path: Path, **overrides: dict[str, object]) -> Path:
+    raw = yaml.safe_load(config_module.DEFAULT_PARAMS.read_text(encoding="utf-8"))
+    for section, values in overrides.items():
+        raw[section] |= values
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
+def test_full_and_quick_profiles_load() -> None:
+    full = config_module.load(profile="full")
+    quick = config_module.load(profile="quick")
+    assert full.model.checkpoint == "default" and full.model.max_length == 64 and full.train.epochs == 2.0
+    assert quick.train.max_steps > 0 and quick.data.train_limit is not None
+    assert quick.tracking.alias == "candidate" and full.tracking.alias == "champion"
+
+
+def test_a_typo_in_params_names_the_key(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"train\.learnig_rate"):
+        config_module.load(_params(tmp_path, train={"learnig_rate": 1e-4}))
+
+
+def test_an_invalid_value_names_the_key(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"model\.max_length"):
+        config_module.load(_params(tmp_path, model={"max_length": 4096}))
+    with pytest.raises(UserError, match=r"bench\.variants"):
+        config_module.load(_params(tmp_path, bench={"variants": ["tensorrt"]}))
+
+
+def test_unknown_profile_lists_the_known_ones() -> None:
+    with pytest.raises(UserError, match="Unknown profile") as error:
+        config_module.load(profile="fast")
+    assert error.value.hint is not None and "quick" in error.value.hint
+
+
+def test_default_checkpoint_is_the_bundled_minilm() -> None:
+    resolved = checkpoint.resolve("default")
+    assert resolved.local_files_only and resolved.base_model == "sentence-transformers/all-MiniLM-L6-v2"
+    assert (Path(resolved.location) / "config.json").is_file()
+
+
+def test_missing_local_checkpoint_is_explained(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="not a model directory") as error:
+        checkpoint.resolve(str(tmp_path / "nowhere"))
+    assert error.value.hint is not None and "save_pretrained" in error.value.hint
+
+
+def test_hub_id_offline_says_how_to_fix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))  # an empty cache: the model is not there
+    with pytest.raises(UserError, match="HF_HUB_OFFLINE=1") as error:
+        checkpoint.resolve("distilbert-base-uncased")
+    assert error.value.hint is not None and "HF_HUB_OFFLINE=0" in error.value.hint
+
+
+def test_unreachable_hub_fails_fast(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # the discard port: nothing listens
+    with pytest.raises(UserError, match="not reachable") as error:
+        checkpoint.resolve("distilbert-base-uncased")
+    assert error.value.hint is not None and "--checkpoint default" in error.value.hint
+
+
+def test_project_spec_and_verbs() -> None:
+    assert PROJECT.name == "sentiment-bert"
+    assert [step[0] for step in PROJECT.pipeline] == ["train", "evaluate", "export", "bench"]
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for verb in ("train", "evaluate", "export", "bench", "predict", "app", "screenshot", "run"):
+        assert verb in result.output
+        assert runner.invoke(app, [verb, "--help"]).exit_code == 0
+
+
+def test_predict_without_a_model_explains_what_to_run(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["predict", "--text", "good", "--model", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "No fine-tuned model" in _said(result.output) and "sentiment-bert train" in _said(result.output)
+
+
+def test_predict_needs_some_input() -> None:
+    result = runner.invoke(app, ["predict"])
+    assert result.exit_code == 2 and "Nothing to classify" in _said(result.output)
+
+
+def test_unknown_variant_lists_the_choices(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["predict", "--text", "good", "--variant", "gpu", "--model", str(tmp_path)])
+    assert result.exit_code == 2 and "onnx-int8" in _said(result.output)

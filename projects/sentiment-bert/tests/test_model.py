@@ -1,0 +1,101 @@
+"""Model behaviour: a tiny real fine-tune learns, saves what inference needs, and evaluates into the report."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from mlshared.reports import MetricsReport, read_report
+from sentiment_bert.config import Config
+from sentiment_bert.data import LABEL, TEXT
+from sentiment_bert.evaluate import confident_mistakes, evaluate
+from sentiment_bert.inference import TorchClassifier, softmax_positive
+from sentiment_bert.layout import Layout
+from sentiment_bert.train import TRAINING_FILE, TrainResult
+
+pytestmark = pytest.mark.slow
+
+
+def test_tiny_fine_tune_learns_well_above_chance(classifier: TorchClassifier, sst2_test: pd.DataFrame) -> None:
+    held_out = sst2_test.head(300)  # never seen: test.tsv is not read by training
+    proba = classifier.predict_proba(held_out[TEXT].tolist())
+    accuracy = float(((proba >= 0.5) == held_out[LABEL].to_numpy()).mean())
+    assert accuracy >= 0.70, f"accuracy {accuracy:.3f} on held-out sentences; chance is about 0.5"
+
+
+def test_training_keeps_the_best_checkpoint_and_reports_it(trained: TrainResult, tiny_config: Config) -> None:
+    facts = trained.summary
+    curve = facts["validation_curve"]
+    assert curve, "validation was evaluated during training"
+    assert facts["validation"]["accuracy"] == pytest.approx(max(c["accuracy"] for c in curve))
+    assert facts["global_steps"] <= tiny_config.train.max_steps
+    assert facts["train_rows"] == tiny_config.data.train_limit
+    assert facts["baseline"]["validation_accuracy"] > 0.5
+
+
+def test_saved_model_has_tokenizer_model_card_and_facts(trained: TrainResult, tiny_config: Config) -> None:
+    files = {p.name for p in trained.model_dir.iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json", "README.md", TRAINING_FILE} <= files
+    card = (trained.model_dir / "README.md").read_text(encoding="utf-8")
+    header = yaml.safe_load(card.split("---")[1])
+    assert header["base_model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert header["datasets"] == ["stanfordnlp/sst2"]
+    assert "## Limitations" in card
+    config = json.loads((trained.model_dir / "config.json").read_text(encoding="utf-8"))
+    assert config["id2label"] == {"0": "negative", "1": "positive"}
+    assert TorchClassifier.load(trained.model_dir).max_length == tiny_config.model.max_length
+
+
+def test_predictions_are_deterministic_and_order_independent(classifier: TorchClassifier) -> None:
+    sentences = ["a dull , lifeless film .", "one of the year 's best .", "it is what it is ."]
+    forward = classifier.predict_proba(sentences)
+    backward = classifier.predict_proba(sentences[::-1])[::-1]
+    np.testing.assert_allclose(forward, backward, atol=1e-5)  # length-sorted batching restores the order
+    np.testing.assert_allclose(forward, classifier.predict_proba(sentences), atol=1e-6)
+
+
+def test_softmax_is_stable_for_extreme_logits() -> None:
+    p = softmax_positive(np.array([[1000.0, -1000.0], [-1000.0, 1000.0], [0.0, 0.0]]))
+    np.testing.assert_allclose(p, [0.0, 1.0, 0.5])
+
+
+def test_evaluate_writes_a_valid_report(trained: TrainResult, tiny_config: Config, tiny_layout: Layout) -> None:
+    report = evaluate(tiny_config, "test", tiny_layout.outputs)
+    assert isinstance(read_report(tiny_layout.outputs.metrics), MetricsReport)
+    assert report.primary.name == "test_accuracy" and report.primary.higher_is_better
+    assert report.primary.published_baseline == 0.915
+    test_scores = report.metrics["test"]
+    assert set(test_scores) == {"fine-tuned", "tfidf-logreg"}
+    low, high = test_scores["fine-tuned"]["accuracy_95ci"]
+    assert low <= report.primary.value <= high
+    names = {r["name"] for r in report.metrics["behaviour"]["fine-tuned"]}
+    assert {"negated positive", "person names", "final punctuation", "intensified positive"} <= names
+    assert report.metrics["data"]["test_rows"] == 872 and report.metrics["data"]["test_sentences_also_in_train"] == 0
+    assert tiny_layout.data_report.is_file()
+    assert (tiny_layout.outputs.figures / "confusion_matrix.png").is_file()
+    assert (tiny_layout.outputs.figures / "calibration.png").is_file()
+    assert report.table.rows[0][0].endswith("fine-tuned (this project)")
+    card = (trained.model_dir / "README.md").read_text(encoding="utf-8")
+    assert "GLUE SST-2 dev" in card and "of cases pass" in card  # the card now carries test metrics
+
+
+def test_confident_mistakes_are_wrong_and_sorted() -> None:
+    test = pd.DataFrame({TEXT: ["a", "b", "c", "d"], LABEL: [1, 0, 1, 0]})
+    rows = confident_mistakes(test, np.array([0.1, 0.6, 0.9, 0.99]), k=5)
+    assert [r["sentence"] for r in rows] == ["d", "a", "b"]
+
+
+def test_registered_mlflow_model_predicts_labels(trained: TrainResult, tiny_config: Config) -> None:
+    import mlflow
+
+    from mlshared import tracking
+
+    tracking.configure(tiny_config.tracking.experiment)
+    model = mlflow.pyfunc.load_model(f"models:/{tiny_config.tracking.registered_model}@{tiny_config.tracking.alias}")
+    out = model.predict(pd.DataFrame({TEXT: ["a masterpiece .", "a waste of time ."]}))
+    assert list(out.columns) == ["label", "p_positive"]
+    assert set(out["label"]) <= {"positive", "negative"} and out["p_positive"].between(0, 1).all()
