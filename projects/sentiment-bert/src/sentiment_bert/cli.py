@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from mlshared.cli_options import ParamsOpt, ProfileOpt
 from mlshared.console import UserError, console, friendly_errors
 from mlshared.projects import ProjectSpec
 from sentiment_bert import config as config_module
@@ -20,13 +21,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-ProfileOpt = Annotated[
-    str,
-    typer.Option(
-        "--profile", "-p", help="`full` reproduces the README; `quick` takes minutes and writes artifacts/quick/."
-    ),
-]
-ParamsOpt = Annotated[Path, typer.Option("--params", help="Parameter file.", exists=True, dir_okay=False)]
 ModelOpt = Annotated[
     Path | None,
     typer.Option(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from mlshared.params import load_config
+from mlshared.params import StrictModel, TrackingConfig, load_config
 from mlshared.paths import OutputDirs, project_root
 
 PROJECT = "sentiment-bert"
@@ -18,21 +18,17 @@ Variant = Literal["pytorch-fp32", "pytorch-int8", "onnx-fp32", "onnx-int8"]
 VARIANTS: tuple[Variant, ...] = ("pytorch-fp32", "pytorch-int8", "onnx-fp32", "onnx-int8")
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class DataConfig(Strict):
+class DataConfig(StrictModel):
     validation_size: int = Field(2000, ge=50)
     train_limit: int | None = Field(None, ge=50)
 
 
-class ModelConfig(Strict):
+class ModelConfig(StrictModel):
     checkpoint: str = "default"
     max_length: int = Field(64, ge=8, le=512)
 
 
-class TrainConfig(Strict):
+class TrainConfig(StrictModel):
     epochs: float = Field(1.0, gt=0)
     max_steps: int = -1
     batch_size: int = Field(32, ge=1)
@@ -48,21 +44,21 @@ class TrainConfig(Strict):
     threads: int | None = Field(2, ge=1)
 
 
-class BaselineConfig(Strict):
+class BaselineConfig(StrictModel):
     ngram_max: int = Field(2, ge=1, le=3)
     min_df: int = Field(2, ge=1)
     sublinear_tf: bool = True
     C: float = Field(4.0, gt=0)
 
 
-class EvaluateConfig(Strict):
+class EvaluateConfig(StrictModel):
     mistakes: int = Field(12, ge=1)
     bootstrap_resamples: int = Field(1000, ge=50)
     calibration_bins: int = Field(10, ge=3)
     behaviour_cases_per_test: int = Field(200, ge=5)
 
 
-class BenchConfig(Strict):
+class BenchConfig(StrictModel):
     threads: int = Field(2, ge=1)
     batch1_sentences: int = Field(300, ge=5)
     repeats: int = Field(3, ge=1)
@@ -70,19 +66,13 @@ class BenchConfig(Strict):
     max_accuracy_drop: float = Field(0.01, ge=0)
 
 
-class ExportConfig(Strict):
+class ExportConfig(StrictModel):
     opset: int = Field(18, ge=14)
     parity_sentences: int = Field(256, ge=8)
     parity_atol: float = Field(1e-3, gt=0)
 
 
-class TrackingConfig(Strict):
-    experiment: str = PROJECT
-    registered_model: str = PROJECT
-    alias: str = "champion"
-
-
-class Config(Strict):
+class Config(StrictModel):
     seed: int = 42
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
@@ -91,7 +81,7 @@ class Config(Strict):
     evaluate: EvaluateConfig = EvaluateConfig()
     bench: BenchConfig = BenchConfig()
     export: ExportConfig = ExportConfig()
-    tracking: TrackingConfig = TrackingConfig()
+    tracking: TrackingConfig = TrackingConfig(experiment=PROJECT, registered_model=PROJECT)
 
 
 def load(path: Path = DEFAULT_PARAMS, profile: str = "full") -> Config:
