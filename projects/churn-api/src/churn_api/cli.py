@@ -108,6 +108,7 @@ def serve(
 def bench(
     profile: ProfileOpt = "full",
     duration: Annotated[int, typer.Option(help="Seconds per wrk run.")] = 10,
+    rounds: Annotated[int, typer.Option(help="Interleaved rounds over the endpoints; the median is reported.")] = 3,
     connections: Annotated[int, typer.Option(help="Concurrent clients (wrk connections).")] = 8,
     model: ModelOpt = None,
 ) -> None:
@@ -116,7 +117,7 @@ def bench(
     from churn_api.bench import run_bench
 
     outputs = _outputs(profile).ensure()
-    run_bench(model or outputs.models / MODEL_FILE, outputs.reports / "bench.json", duration, connections)
+    run_bench(model or outputs.models / MODEL_FILE, outputs.reports / "bench.json", duration, connections, rounds)
 
 
 @app.command()
