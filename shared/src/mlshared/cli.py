@@ -214,11 +214,9 @@ def _readme_bodies() -> list[tuple[Path, str, str]]:
 @readme_app.command("sync")
 def readme_sync() -> None:
     """Rewrite the generated tables of every README (results, benchmarks, summary) from the full-profile reports."""
-    changed: set[Path] = set()
-    for readme, name, body in _readme_bodies():
-        if reports.sync_block(readme, name, body):
-            changed.add(readme)
-    for readme in sorted({r for r, _, _ in _readme_bodies()}):
+    bodies = _readme_bodies()
+    changed = {readme for readme, name, body in bodies if reports.sync_block(readme, name, body)}
+    for readme in sorted({r for r, _, _ in bodies}):
         console.print(f"{'updated' if readme in changed else 'unchanged'}: {_rel(readme, find_workspace_root())}")
 
 

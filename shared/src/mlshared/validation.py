@@ -8,6 +8,7 @@ the same kind of answer: what is wrong, in which column and rows, with which val
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -55,12 +56,18 @@ def read_table(
 
 
 def describe_failures(
-    failures: pd.DataFrame, expected_columns: int | None = None, row_offset: int = 1, row_word: str = "row(s)"
+    failures: pd.DataFrame,
+    expected_columns: int | None = None,
+    row_offset: int = 1,
+    row_word: str = "row(s)",
+    noun: str = "expected",
+    wrong_file: str = "is this the right kind of file?",
 ) -> list[str]:
     """One line per (column, check) of pandera's lazy `failure_cases`, naming rows and values.
 
     Rows are the frame's index + `row_offset`: 1 for 1-based rows, 2 for lines of a CSV file with a
-    header (then pass `row_word="file line(s)"`).
+    header (then pass `row_word="file line(s)"`). When most columns are missing, the message counts
+    them as "N of the M {noun} columns" and asks `wrong_file`.
     """
     problems: list[str] = []
     # A value that could not be converted also fails every later check of its column; report it once.
@@ -74,8 +81,7 @@ def describe_failures(
             if len(missing) > 10:
                 of = f" of the {expected_columns}" if expected_columns else ""
                 problems.append(
-                    f"{len(missing)}{of} expected columns are missing (e.g. {', '.join(missing[:6])}); "
-                    "is this the right kind of file?"
+                    f"{len(missing)}{of} {noun} columns are missing (e.g. {', '.join(missing[:6])}); {wrong_file}"
                 )
             else:
                 problems.append(f"missing column(s): {', '.join(missing)}")
@@ -106,13 +112,25 @@ def validate_frame(
     name: str,
     error: type[DataFileError] = DataFileError,
     hint: str | None = None,
+    describe: Callable[[pd.DataFrame], list[str]] | None = None,
+    **describe_options: Any,
 ) -> pd.DataFrame:
-    """Validate with a pandera schema collecting every failure (lazy), raised as one `DataFileError`."""
+    """Validate with a pandera schema collecting every failure (lazy), raised as one `DataFileError`.
+
+    The failures are described by `describe_failures(failures, **describe_options)`, or by `describe`
+    when a project has rules of its own to explain (e.g. cross-column consistency).
+    """
     if frame.empty:
         raise error(["it has no rows"], name, hint)
     try:
         return schema.validate(frame, lazy=True)  # type: ignore[no-any-return]
     except SchemaErrors as errors:
-        raise error(describe_failures(errors.failure_cases, len(schema.columns)), name, hint) from errors
+        if describe is not None:
+            problems = describe(errors.failure_cases)
+        else:
+            problems = describe_failures(
+                errors.failure_cases, **{"expected_columns": len(schema.columns), **describe_options}
+            )
+        raise error(problems, name, hint) from errors
     except SchemaError as exc:  # a non-lazy failure, e.g. a dataframe-level check that crashed
         raise error([str(exc)], name, hint) from exc

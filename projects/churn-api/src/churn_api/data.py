@@ -15,7 +15,6 @@ from typing import IO
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from pandera.errors import SchemaError, SchemaErrors
 
 from churn_api.schema import (
     CONSISTENCY_CHECK,
@@ -27,11 +26,10 @@ from churn_api.schema import (
     customer_schema,
 )
 from mlshared.datasets import DataSettings, fingerprint, resolve_file
-from mlshared.validation import DataFileError, describe_failures, read_table
+from mlshared.validation import MAX_EXAMPLES, DataFileError, describe_failures, read_table, validate_frame
 
 DATASET = "telco-churn"
 FILE = "Telco-Customer-Churn.csv"
-MAX_EXAMPLES = 5
 
 
 class CustomerDataError(DataFileError):
@@ -109,15 +107,14 @@ def _describe(failures: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
 
 def validate(frame: pd.DataFrame, source: str, require_target: bool = True) -> Customers:
     """Resolve `TotalCharges` blanks, then check the schema, collecting every error (lazy)."""
-    if frame.empty:
-        raise CustomerDataError(["it has no rows"], source)
     frame, filled = resolve_blank_total_charges(frame.reset_index(drop=True), source)
-    try:
-        validated = customer_schema(require_target).validate(frame, lazy=True)
-    except SchemaErrors as errors:
-        raise CustomerDataError(_describe(errors.failure_cases, frame), source) from errors
-    except SchemaError as error:
-        raise CustomerDataError([str(error)], source) from error
+    validated = validate_frame(
+        customer_schema(require_target),
+        frame,
+        source,
+        error=CustomerDataError,
+        describe=lambda failures: _describe(failures, frame),
+    )
     return Customers(validated, filled)
 
 

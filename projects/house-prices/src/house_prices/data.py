@@ -2,32 +2,28 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 import pandas as pd
-from pandera.errors import SchemaError, SchemaErrors
 
 from house_prices.schema import ALIASES, FEATURES, ID, PLAUSIBILITY, TARGET, input_schema
-from mlshared.console import UserError
 from mlshared.datasets import DataSettings, resolve_file
+from mlshared.validation import MAX_EXAMPLES, DataFileError, read_table, validate_frame
 
 DATASET = "house-prices"
-MAX_EXAMPLES = 5
 CSV_HINT = "Upload a comma-separated text file with a header row, in the column layout of Kaggle's test.csv."
 
 
-class HouseDataError(UserError):
+class HouseDataError(DataFileError):
     """A house file that cannot be used; the message lists every problem found."""
 
     def __init__(self, problems: list[str], source: str, hint: str | None = None) -> None:
-        self.problems = problems
         super().__init__(
-            f"{source} has {len(problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in problems),
-            hint=hint
-            or "Fix these values (data_description.txt of the Kaggle data lists the valid codes) and try again.",
+            problems,
+            source,
+            hint or "Fix these values (data_description.txt of the Kaggle data lists the valid codes) and try again.",
         )
 
 
@@ -53,18 +49,8 @@ class Houses:
 
 def read_csv(source: Path | IO[bytes] | IO[str] | bytes, name: str = "the file") -> pd.DataFrame:
     """Read a CSV, turning parser failures into a message instead of a traceback."""
-    if isinstance(source, bytes):
-        source = io.BytesIO(source)
-    try:
-        # MSSubClass is a code ("20", "60", ...), not a quantity.
-        return pd.read_csv(source, dtype={"MSSubClass": "string"})
-    except UnicodeDecodeError as error:
-        problem = f"it is not UTF-8 text ({error.reason}); is it really a CSV file?"
-        raise HouseDataError([problem], name, hint=CSV_HINT) from error
-    except pd.errors.EmptyDataError as error:
-        raise HouseDataError(["it is empty"], name, hint=CSV_HINT) from error
-    except pd.errors.ParserError as error:
-        raise HouseDataError([f"it is not a readable CSV: {error}"], name, hint=CSV_HINT) from error
+    # MSSubClass is a code ("20", "60", ...), not a quantity.
+    return read_table(source, name, error=HouseDataError, hint=CSV_HINT, dtype={"MSSubClass": "string"})
 
 
 def normalise_codes(frame: pd.DataFrame) -> pd.DataFrame:
@@ -80,50 +66,17 @@ def normalise_codes(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _describe(failures: pd.DataFrame) -> list[str]:
-    problems: list[str] = []
-    # A value that could not be converted also fails every later check of its column; report it once.
-    unconvertible = set(failures.loc[failures["check"].astype(str).str.startswith("coerce_dtype"), "column"])
-    for (column, check), group in failures.groupby(["column", "check"], dropna=False, sort=False):
-        if column in unconvertible and not str(check).startswith("coerce_dtype"):
-            continue
-        if check == "column_in_dataframe":
-            missing = sorted(str(v) for v in group["failure_case"])
-            if len(missing) > 10:
-                problems.append(
-                    f"{len(missing)} of the {len(FEATURES)} house columns are missing (e.g. {', '.join(missing[:6])}); "
-                    "is this a file in the layout of Kaggle's train.csv / test.csv?"
-                )
-            else:
-                problems.append(f"missing column(s): {', '.join(missing)}")
-            continue
-        rows = [int(i) + 1 for i in group["index"].dropna()][:MAX_EXAMPLES]
-        values = [repr(v) for v in group["failure_case"]][:MAX_EXAMPLES]
-        more = f" and {len(group) - MAX_EXAMPLES} more" if len(group) > MAX_EXAMPLES else ""
-        if str(check).startswith("coerce_dtype"):
-            reason = f"not a valid {str(check).split('(')[-1].rstrip(')')} value"
-        elif check == "not_nullable":
-            reason = "is empty but required"
-            values = []
-        else:
-            reason = str(check)
-        where = f" in row(s) {', '.join(map(str, rows))}{more}" if rows else ""
-        shown = f" (got {', '.join(values)})" if values else ""
-        problems.append(f"column {column!r}: {reason}{where}{shown}")
-    return problems
-
-
 def validate(frame: pd.DataFrame, name: str, require_target: bool = False, require_id: bool = False) -> Houses:
     """Validate against the schema, collecting every error (lazy) and every plausibility warning."""
-    if frame.empty:
-        raise HouseDataError(["it has no rows"], name)
-    schema = input_schema(require_target=require_target, require_id=require_id)
-    try:
-        validated = schema.validate(normalise_codes(frame), lazy=True)
-    except SchemaErrors as errors:
-        raise HouseDataError(_describe(errors.failure_cases), name) from errors
-    except SchemaError as error:  # non-lazy failures, e.g. a dataframe-level check crashing
-        raise HouseDataError([str(error)], name) from error
+    validated = validate_frame(
+        input_schema(require_target=require_target, require_id=require_id),
+        normalise_codes(frame),
+        name,
+        error=HouseDataError,
+        expected_columns=len(FEATURES),
+        noun="house",
+        wrong_file="is this a file in the layout of Kaggle's train.csv / test.csv?",
+    )
     return Houses(validated, plausibility_warnings(validated))
 
 

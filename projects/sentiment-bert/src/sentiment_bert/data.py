@@ -16,11 +16,11 @@ from typing import Final
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from pandera.errors import SchemaErrors
 from sklearn.model_selection import train_test_split
 
 from mlshared.console import UserError
 from mlshared.datasets import DataSettings, resolve_file
+from mlshared.validation import DataFileError, read_table, validate_frame
 
 DATASET: Final = "sst2"
 TRAIN_FILE: Final = "train.tsv"
@@ -28,7 +28,6 @@ TEST_FILE: Final = "test.tsv"
 TEXT: Final = "sentence"
 LABEL: Final = "label"
 LABELS: Final = ("negative", "positive")
-MAX_EXAMPLES = 5
 
 SCHEMA = pa.DataFrameSchema(
     {
@@ -44,50 +43,28 @@ SCHEMA = pa.DataFrameSchema(
 )
 
 
-class SentimentDataError(UserError):
+class SentimentDataError(DataFileError):
     """A sentence file that cannot be used; the message lists every problem found."""
 
     def __init__(self, problems: list[str], source: str, hint: str | None = None) -> None:
-        self.problems = problems
         super().__init__(
-            f"{source} has {len(problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in problems),
-            hint=hint or f"Expected a tab-separated file with the header `{TEXT}\\t{LABEL}` and labels 0/1.",
+            problems,
+            source,
+            hint or f"Expected a tab-separated file with the header `{TEXT}\\t{LABEL}` and labels 0/1.",
         )
 
 
 def read_tsv(path: Path, name: str) -> pd.DataFrame:
     """Read an SST-2 TSV exactly: no quoting (sentences contain quotes), no NA guessing ("null" is a word)."""
-    try:
-        return pd.read_csv(
-            path, sep="\t", quoting=csv.QUOTE_NONE, keep_default_na=False, dtype={TEXT: str}, encoding="utf-8"
-        )
-    except UnicodeDecodeError as error:
-        raise SentimentDataError([f"it is not UTF-8 text ({error.reason})"], name) from error
-    except pd.errors.EmptyDataError as error:
-        raise SentimentDataError(["it is empty"], name) from error
-    except pd.errors.ParserError as error:
-        raise SentimentDataError([f"it is not a readable TSV: {error}"], name) from error
+    return read_table(
+        path, name, error=SentimentDataError, sep="\t", quoting=csv.QUOTE_NONE, keep_default_na=False,
+        dtype={TEXT: str}, encoding="utf-8",
+    )  # fmt: skip
 
 
 def validate(frame: pd.DataFrame, name: str) -> pd.DataFrame:
-    """Check the schema lazily, so one message lists every problem with row numbers."""
-    if frame.empty:
-        raise SentimentDataError(["it has no rows"], name)
-    try:
-        return SCHEMA.validate(frame, lazy=True)
-    except SchemaErrors as errors:
-        raise SentimentDataError(_describe(errors.failure_cases), name) from errors
-
-
-def _describe(failures: pd.DataFrame) -> list[str]:
-    problems = []
-    for (column, check), group in failures.groupby(["column", "check"], dropna=False, sort=False):
-        rows = [int(i) + 2 for i in group["index"].dropna()][:MAX_EXAMPLES]  # +2: header line, 1-based
-        values = [repr(v) for v in group["failure_case"]][:MAX_EXAMPLES]
-        where = f" at line(s) {', '.join(map(str, rows))}" if rows else ""
-        more = f" and {len(group) - MAX_EXAMPLES} more" if len(group) > MAX_EXAMPLES else ""
-        problems.append(f"{column}: {check}{where}{more} (got {', '.join(values)})")
-    return problems
+    """Check the schema lazily, so one message lists every problem with line numbers (header = line 1)."""
+    return validate_frame(SCHEMA, frame, name, error=SentimentDataError, row_offset=2, row_word="line(s)")
 
 
 def load_split(file: str, settings: DataSettings | None = None) -> pd.DataFrame:
