@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from churn_api.predictor import ChurnPredictor
+from churn_api.schema import FEATURES
 from churn_api.serve import create_app
 from churn_api.settings import Settings
 
@@ -55,6 +57,20 @@ def test_contradictory_customer_is_rejected(client: TestClient, customer: dict[s
 def test_not_json_is_a_4xx(client: TestClient) -> None:
     response = client.post("/predict", content=b"{not json", headers={"Content-Type": "application/json"})
     assert response.status_code == 422
+
+
+def test_wrong_content_type_is_415_saying_how_to_send_it(client: TestClient, customer: dict[str, Any]) -> None:
+    # curl -d without -H sends application/x-www-form-urlencoded: say so instead of a puzzling 422.
+    response = client.post("/predict", content=json.dumps(customer), headers={"Content-Type": "text/plain"})
+    assert response.status_code == 415
+    assert "application/json" in response.json()["message"]
+
+
+def test_openapi_documents_the_hand_parsed_predict_body(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    ref = schema["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert ref == "#/components/schemas/Customer"
+    assert set(schema["components"]["schemas"]["Customer"]["properties"]) == {"customerID", *FEATURES}
 
 
 def test_batch(client: TestClient, customer: dict[str, Any]) -> None:

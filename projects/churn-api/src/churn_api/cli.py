@@ -107,8 +107,10 @@ def serve(
 @friendly_errors
 def bench(
     profile: ProfileOpt = "full",
-    duration: Annotated[int, typer.Option(help="Seconds per wrk run.")] = 10,
-    rounds: Annotated[int, typer.Option(help="Interleaved rounds over the endpoints; the median is reported.")] = 3,
+    duration: Annotated[int, typer.Option(help="Seconds per wrk run.")] = 4,
+    rounds: Annotated[
+        int, typer.Option(help="Interleaved rounds over the endpoints; medians (ratio: median per round) reported.")
+    ] = 7,
     connections: Annotated[int, typer.Option(help="Concurrent clients (wrk connections).")] = 8,
     model: ModelOpt = None,
 ) -> None:

@@ -25,6 +25,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -129,9 +130,15 @@ class TreeTables:
         # uint8 matmul: a pattern is < 2^7; integer matmul has no BLAS but beats a sum() on these sizes
         return np.asarray((bits.view(np.uint8) @ self.powers) + self.tree_offset, dtype=np.intp)
 
+    @cached_property
+    def _powers_intp(self) -> IntArray:
+        return self.powers.astype(np.intp)
+
     def explain_one(self, x: npt.NDArray[np.float32]) -> tuple[float, FloatArray]:
         """(margin, per-field SHAP values) of one encoded row."""
-        slots = np.take(self.table, self._index(x), axis=0).ravel()
+        # One row: a bool @ intp product is half the cost of _index's uint8 path (which wins on batches).
+        bits = (x[self.split_column] < self.split_threshold).reshape(self.n_trees, -1)
+        slots = np.take(self.table, bits @ self._powers_intp + self.tree_offset, axis=0).ravel()
         sums = np.bincount(self.slot_field, weights=slots, minlength=self.n_fields + 2)
         return self.base_margin + float(sums[self.n_fields]), np.asarray(sums[: self.n_fields], dtype=float)
 

@@ -15,13 +15,15 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
 from pydantic_core import to_json
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from threadpoolctl import threadpool_limits
@@ -85,16 +87,23 @@ class Metrics:
             buckets=tuple(round(0.1 * i, 1) for i in range(1, 11)),
         )  # fmt: skip
         self.predictions = Counter("churn_api_predictions", "Predicted labels.", ["churn"], registry=self.registry)
+        # Children bound once: every series exists from the start (at 0), and the hot path skips label lookups.
+        self._churn_yes = self.predictions.labels(churn="yes")
+        self._churn_no = self.predictions.labels(churn="no")
+        self.route_latency = {route: self.latency.labels(route=route) for route in (*ROUTES, "other")}
+
+    def observe_one(self, probability: float, churn: bool) -> None:
+        """The single-prediction path, through pre-bound label children (no label lookup per request)."""
+        self.probability.observe(probability)
+        (self._churn_yes if churn else self._churn_no).inc()
 
     def observe(self, probabilities: list[float], threshold: float) -> None:
         churners = 0
         for p in probabilities:
             self.probability.observe(p)
             churners += p >= threshold
-        if churners:
-            self.predictions.labels(churn="yes").inc(churners)
-        if len(probabilities) - churners:
-            self.predictions.labels(churn="no").inc(len(probabilities) - churners)
+        self._churn_yes.inc(churners)
+        self._churn_no.inc(len(probabilities) - churners)
 
 
 class ObservabilityMiddleware:
@@ -134,7 +143,7 @@ class ObservabilityMiddleware:
             elapsed = time.perf_counter() - start
             route = scope["path"] if scope["path"] in ROUTES else "other"
             self.metrics.requests.labels(route=route, method=scope["method"], status=str(status_code)).inc()
-            self.metrics.latency.labels(route=route).observe(elapsed)
+            self.metrics.route_latency[route].observe(elapsed)
             if self.access_log:
                 self.logger.info(
                     "request",
@@ -176,6 +185,40 @@ def _validation_problems(error: RequestValidationError) -> list[dict[str, Any]]:
         loc = [str(part) for part in item.get("loc", ()) if part != "body"]
         problems.append({"field": ".".join(loc) or "body", "problem": item.get("msg", "invalid")})
     return problems
+
+
+# The prediction endpoints parse their bodies themselves (`parse_body`), so their OpenAPI request
+# bodies are declared here and the models added to the components by `create_app`'s openapi().
+ModelT = TypeVar("ModelT", bound=BaseModel)
+BODY_MODELS: tuple[type[BaseModel], ...] = (Customer, Batch)
+UNSUPPORTED_MEDIA: dict[int | str, dict[str, Any]] = {
+    415: {"model": ErrorOut, "description": "The body is not sent as application/json."}
+}
+
+
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+
+
+def parse_body(model: type[ModelT], content_type: str | None, body: bytes) -> ModelT:
+    """pydantic-core parses the JSON bytes straight into the model.
+
+    FastAPI's own body handling (content-type parsing with `email.message`, `json.loads`, then
+    validating the Python objects) costs about twice as much: ~10 of /predict's ~60 µs over
+    /health, and 3 ms per 1,000-row batch (measured). Errors take FastAPI's route, so a bad field
+    is still a 422 that names it.
+    """
+    if content_type is not None and "json" not in content_type.lower():
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"The body must be JSON, sent with `Content-Type: application/json` (got {content_type!r}).",
+        )
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as error:
+        problems = [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
+        raise RequestValidationError(problems, body=body) from None
 
 
 def load_predictor(settings: Settings) -> ChurnPredictor:
@@ -287,12 +330,20 @@ def create_app(settings: Settings | None = None, predictor: ChurnPredictor | Non
             "features": list(FEATURES),
         }
 
-    @app.post("/predict", tags=["model"], dependencies=protected, response_model=PredictionOut)
-    async def predict(customer: Customer) -> Response:
+    @app.post(
+        "/predict",
+        tags=["model"],
+        dependencies=protected,
+        response_model=PredictionOut,
+        openapi_extra=json_body(Customer),
+        responses=UNSUPPORTED_MEDIA,
+    )
+    async def predict(request: Request) -> Response:
         """Score one customer: calibrated P(churn), the decision at the business threshold, top reasons."""
         model = require_model()
+        customer = parse_body(Customer, request.headers.get("content-type"), await request.body())
         prediction = model.predict_one(vars(customer))
-        metrics.observe([prediction.probability], model.threshold)
+        metrics.observe_one(prediction.probability, prediction.churn)
         return json_response(prediction_record(prediction, customer.customerID, model.threshold))
 
     @app.post(
@@ -300,11 +351,18 @@ def create_app(settings: Settings | None = None, predictor: ChurnPredictor | Non
         tags=["model"],
         dependencies=protected,
         response_model=BatchOut,
-        responses={413: {"model": ErrorOut, "description": "More customers than the configured maximum."}},
+        openapi_extra=json_body(Batch),
+        responses={
+            413: {"model": ErrorOut, "description": "More customers than the configured maximum."},
+            **UNSUPPORTED_MEDIA,
+        },
     )
-    def predict_batch(batch: Batch) -> Response:
+    async def predict_batch(request: Request) -> Response:
         """Score many customers at once (vectorised); at most CHURN_MAX_BATCH_ROWS per request."""
+        # On the event loop, not the threadpool: the work holds the GIL either way, and the thread
+        # hand-off cost ~18 ms per 1,000-row batch (measured). A maximal batch blocks the loop ~0.3 s.
         model = require_model()
+        batch = parse_body(Batch, request.headers.get("content-type"), await request.body())
         n = len(batch.customers)
         if n > settings.max_batch_rows:
             raise HTTPException(
@@ -315,6 +373,19 @@ def create_app(settings: Settings | None = None, predictor: ChurnPredictor | Non
         records, probabilities = model.predict_records(columns, n, [c.customerID for c in batch.customers])
         metrics.observe(probabilities, model.threshold)
         return json_response({"count": n, "predictions": records})
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's schema plus the hand-parsed request bodies' models (FastAPI's documented
+        way to extend it: replace `app.openapi`)."""
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            _, defs = models_json_schema(
+                [(m, "validation") for m in BODY_MODELS], ref_template="#/components/schemas/{model}"
+            )
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(defs["$defs"])
+        return app.openapi_schema  # type: ignore[return-value]  # FastAPI.openapi set it
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(StarletteHTTPException)  # also the router's 404/405 and body-parsing 400s
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
