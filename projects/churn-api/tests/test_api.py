@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -71,6 +72,15 @@ def test_openapi_documents_the_hand_parsed_predict_body(client: TestClient) -> N
     ref = schema["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert ref == "#/components/schemas/Customer"
     assert set(schema["components"]["schemas"]["Customer"]["properties"]) == {"customerID", *FEATURES}
+
+
+def test_docs_are_served_without_a_cdn(client: TestClient) -> None:
+    """Swagger UI from the installed package: /docs works in an air-gapped container."""
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and not [a for a in assets if a.startswith(("http://", "https://", "//"))]
+    assert all(client.get(a).status_code == 200 for a in assets)
 
 
 def test_batch(client: TestClient, customer: dict[str, Any]) -> None:

@@ -38,21 +38,30 @@ def test_tsv_is_read_verbatim(sst2_train: pd.DataFrame, tmp_path: Path) -> None:
 
 
 def test_split_is_seeded_stratified_and_disjoint(sst2_train: pd.DataFrame) -> None:
-    a = split_train(sst2_train, 2000, seed=42)
-    b = split_train(sst2_train, 2000, seed=42)
-    c = split_train(sst2_train, 2000, seed=7)
+    a = split_train(sst2_train, 1000, seed=42)
+    b = split_train(sst2_train, 1000, seed=42)
+    c = split_train(sst2_train, 1000, seed=7)
     pd.testing.assert_frame_equal(a.validation, b.validation)
     assert not a.validation.equals(c.validation)
-    assert len(a.validation) == 2000 and len(a.train) == len(sst2_train) - 2000
+    assert len(a.validation) == 1000
+    assert len(a.train) + len(a.validation) + a.phrases_removed == len(sst2_train)
     assert abs(a.validation[LABEL].mean() - sst2_train[LABEL].mean()) < 0.01
-    # Disjoint by row: the two parts together are exactly the original rows.
-    combined = pd.concat([a.train, a.validation]).sort_values([TEXT, LABEL]).reset_index(drop=True)
-    pd.testing.assert_frame_equal(combined, sst2_train.sort_values([TEXT, LABEL]).reset_index(drop=True))
+
+
+def test_validation_holds_whole_sentences_and_training_none_of_their_phrases(sst2_train: pd.DataFrame) -> None:
+    splits = split_train(sst2_train, 1000, seed=42)
+    # Whole sentences: no validation row is part of any other row of train.tsv ...
+    everything = "\n".join(f" {t} " for t in sst2_train[TEXT])
+    assert all(everything.count(f" {t} ") == 1 for t in splits.validation[TEXT].head(200))
+    # ... and no training row is a phrase of a validation sentence (a random split has ~88% such rows).
+    validation_text = "\n".join(f" {t} " for t in splits.validation[TEXT])
+    assert not any(f" {t.strip()} " in validation_text for t in splits.train[TEXT])
+    assert splits.phrases_removed > 5 * len(splits.validation)  # SST-2 sentences come with their phrases
 
 
 def test_train_limit_subsamples_training_rows_only(sst2_train: pd.DataFrame) -> None:
-    full = split_train(sst2_train, 500, seed=1)
-    limited = split_train(sst2_train, 500, seed=1, train_limit=1000)
+    full = split_train(sst2_train, 300, seed=1)
+    limited = split_train(sst2_train, 300, seed=1, train_limit=1000)
     assert len(limited.train) == 1000
     pd.testing.assert_frame_equal(limited.validation, full.validation)  # same validation set either way
     assert abs(limited.train[LABEL].mean() - full.train[LABEL].mean()) < 0.01
@@ -61,7 +70,7 @@ def test_train_limit_subsamples_training_rows_only(sst2_train: pd.DataFrame) -> 
 def test_test_set_is_never_part_of_training(sst2_train: pd.DataFrame, sst2_test: pd.DataFrame) -> None:
     facts = summary(sst2_train, sst2_test)
     assert facts["test_rows"] == 872
-    splits = split_train(sst2_train, 2000, seed=42)
+    splits = split_train(sst2_train, 300, seed=42)
     test_sentences = set(sst2_test[TEXT])
     # test.tsv shares no full sentence with the training pool (SST-2 train holds phrases of other reviews).
     assert facts["test_sentences_also_in_train"] == 0

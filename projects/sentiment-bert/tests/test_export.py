@@ -46,12 +46,21 @@ def test_export_summary_records_parity_and_int8_agreement(exported: dict[str, ob
     assert summary["onnx_int8"]["megabytes"] < summary["onnx_fp32"]["megabytes"]
 
 
-def test_int8_variants_agree_with_fp32(
+def test_exported_graph_is_fused_for_onnx_runtime(exported: dict[str, object], classifier: TorchClassifier) -> None:
+    """The speed-up rests on ONNX Runtime's fused ops: one Attention per layer, not ~30 primitive nodes."""
+    layers = classifier.model.config.num_hidden_layers
+    fused = exported["fused_operators"]
+    assert isinstance(fused, dict)
+    assert fused["Attention"] == layers
+    assert fused["SkipLayerNormalization"] == 2 * layers and fused["EmbedLayerNormalization"] == 1
+
+
+def test_reduced_precision_variants_agree_with_fp32(
     exported: dict[str, object], classifier: TorchClassifier, tiny_layout: Layout, sst2_test: pd.DataFrame
 ) -> None:
     sentences = sst2_test[TEXT].head(100).tolist()
     reference = classifier.predict_proba(sentences) >= 0.5
-    for variant in ("pytorch-int8", "onnx-int8"):
+    for variant in ("pytorch-int8", "pytorch-bf16", "onnx-int8"):
         model = load_variant(variant, tiny_layout.model_dir, tiny_layout.onnx_dir, threads=1)
         agreement = float(((model.predict_proba(sentences) >= 0.5) == reference).mean())
         assert agreement >= 0.85, f"{variant}: {agreement:.2f}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -60,3 +60,34 @@ def browser_page(width: int = 1280, height: int = 900) -> Iterator[Any]:
             yield context.new_page()
         finally:
             context.close()
+
+
+def screenshot_app(
+    command: Sequence[str],
+    port: int,
+    output: Path,
+    interact: Callable[[Any], None],
+    *,
+    path: str = "/",
+    ready_path: str = "/",
+    env: Mapping[str, str] | None = None,
+    width: int = 1280,
+    height: int = 900,
+    timeout_s: float = 120.0,
+    full_page: bool = True,
+) -> Path:
+    """Start an app (`command`, listening on `port`), open `path` in headless Chromium, let `interact`
+    drive the page into the state worth showing, and save a PNG (the whole page, or with
+    `full_page=False` the viewport `interact` scrolled to): every project's README screenshot verb,
+    so they differ only in what they click."""
+    from mlshared.servers import serve
+
+    with (
+        serve(command, port, ready_path=ready_path, env=env, timeout_s=timeout_s) as server,
+        browser_page(width, height) as page,
+    ):
+        page.goto(server.base_url + path)
+        interact(page)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(output), full_page=full_page)
+    return output

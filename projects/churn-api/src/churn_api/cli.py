@@ -1,11 +1,11 @@
-"""`churn-api` command line: train, evaluate, predict, serve, bench, run."""
+"""`churn-api` command line: train, evaluate, predict, serve, bench, screenshot, run."""
 
 from __future__ import annotations
 
 import os
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -120,6 +120,40 @@ def bench(
 
     outputs = _outputs(profile).ensure()
     run_bench(model or outputs.models / MODEL_FILE, outputs.reports / "bench.json", duration, connections, rounds)
+
+
+@app.command()
+@friendly_errors
+def screenshot(
+    output: Annotated[Path, typer.Option("--output", "-o", help="PNG to write.")] = config_module.PROJECT_ROOT
+    / "docs"
+    / "api-docs.png",
+    model: ModelOpt = None,
+    profile: ProfileOpt = "full",
+) -> None:
+    """Start the API, run POST /predict's example in its Swagger UI (served offline) and save a PNG of the response."""
+    import sys
+
+    from mlshared.browser import screenshot_app
+    from mlshared.servers import free_port
+
+    path = (model or _outputs(profile).models / MODEL_FILE).resolve()
+    ChurnPredictor.load(path)  # the "train first" message, before starting anything
+    port = free_port()
+    command = [sys.executable, "-m", "churn_api", "serve", "--port", str(port), "--model", str(path)]
+
+    def try_predict(page: Any) -> None:
+        page.get_by_text("/predict", exact=True).first.click()
+        page.get_by_role("button", name="Try it out").click()
+        page.get_by_role("button", name="Execute").click()
+        page.get_by_text("churn_probability").last.wait_for(timeout=30_000)
+        # The request URL at the top of the picture, the live response with its reasons below it.
+        page.get_by_text("Request URL").first.evaluate("el => el.scrollIntoView({block: 'start'})")
+        page.evaluate("window.scrollBy(0, -40)")
+        page.wait_for_timeout(500)
+
+    screenshot_app(command, port, output, try_predict, path="/docs", ready_path="/ready", height=720, full_page=False)
+    console.print(f"[green]Wrote[/] {output}")
 
 
 @app.command()

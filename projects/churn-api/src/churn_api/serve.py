@@ -21,6 +21,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
@@ -38,7 +39,7 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
 
-ROUTES = ("/predict", "/predict/batch", "/health", "/ready", "/model", "/metrics", "/docs", "/openapi.json")
+ROUTES = ("/predict", "/predict/batch", "/health", "/ready", "/model", "/metrics", "/docs", "/redoc", "/openapi.json")
 REQUEST_ID_HEADER = "x-request-id"
 
 
@@ -248,7 +249,9 @@ def create_app(settings: Settings | None = None, predictor: ChurnPredictor | Non
                 logger.error("model not loaded", extra={"fields": {"reason": app.state.load_error}})
         yield
 
-    app = FastAPI(
+    # FastAPIOffline: FastAPI whose /docs and /redoc serve Swagger UI and ReDoc from the installed
+    # package instead of a CDN, so the docs work in an air-gapped container too.
+    app = FastAPIOffline(
         title="churn-api",
         version="0.1.0",
         summary="Telco churn probability, decision and top reasons from a calibrated XGBoost model.",

@@ -7,7 +7,7 @@ import os
 import subprocess
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -120,16 +120,14 @@ def screenshot(
 ) -> None:
     """Start the app, estimate a better-than-typical house in headless Chromium and save a screenshot."""
     from house_prices import app as app_module
-    from mlshared.browser import browser_page
-    from mlshared.servers import free_port, serve, streamlit_command
+    from mlshared.browser import screenshot_app
+    from mlshared.servers import free_port, streamlit_command
 
     model_file = (model or _outputs("full").models / MODEL_FILE).resolve()
     HousePricePredictor.load(model_file)  # fail early with the "train first" message
     port = free_port()
-    env = {app_module.MODEL_ENV: str(model_file)}
-    command = streamlit_command(app_module.__file__, port)
-    with serve(command, port, ready_path="/_stcore/health", env=env) as server, browser_page(1280, 1500) as page:
-        page.goto(server.base_url)
+
+    def estimate_a_better_house(page: Any) -> None:
         page.get_by_text("Adjust the house").wait_for(timeout=60_000)
         quality = page.get_by_role("slider").first
         quality.focus()
@@ -138,8 +136,11 @@ def screenshot(
         page.get_by_role("button", name="Estimate price").click()
         page.get_by_text("What drives this price").wait_for(timeout=60_000)
         page.wait_for_timeout(2000)  # let the chart finish rendering
-        output.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(output), full_page=True)
+
+    screenshot_app(
+        streamlit_command(app_module.__file__, port), port, output, estimate_a_better_house,
+        ready_path="/_stcore/health", env={app_module.MODEL_ENV: str(model_file)}, height=1500,
+    )  # fmt: skip
     console.print(f"[green]Wrote[/] {output}")
 
 

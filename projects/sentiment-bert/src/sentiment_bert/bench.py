@@ -1,7 +1,7 @@
 """`bench`: throughput at batch 1 and 32 and test accuracy of every runtime variant, in one process.
 
 All variants run with the same pinned threads, tokenise with the same tokenizer and are timed in
-interleaved rounds (fp32, int8, onnx, onnx-int8, then again), so a burst of load from another job on
+interleaved rounds (every variant once, then again), so a burst of load from another job on
 this shared machine hits every variant alike; the median round is reported. Batch-32 throughput is
 measured on the whole test set, whose predictions also give each variant's accuracy, so speed and
 accuracy come from the same calls. Batch 1 times the first `batch1_sentences` test sentences one by one.
@@ -44,14 +44,24 @@ def _time_batch1(classifier: EncoderClassifier, sentences: list[str]) -> list[fl
     return seconds
 
 
-def _cpu_model() -> str:
+def _cpuinfo_field(name: str) -> str | None:
     try:
         for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
+            if line.startswith(name):
                 return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return None
+
+
+def _cpu_model() -> str:
+    return _cpuinfo_field("model name") or platform.processor() or platform.machine()
+
+
+def _bf16_hardware() -> list[str]:
+    """The CPU's native bf16 matrix instructions (empty: bf16 is emulated and slow here)."""
+    flags = set((_cpuinfo_field("flags") or "").split())
+    return sorted(flags & {"amx_bf16", "avx512_bf16"})
 
 
 def bench(config: Config, layout: Layout, profile: str, settings: DataSettings | None = None) -> dict[str, Any]:
@@ -125,6 +135,7 @@ def bench(config: Config, layout: Layout, profile: str, settings: DataSettings |
         "results": results,
         "machine": {
             "cpu": _cpu_model(),
+            "bf16_instructions": _bf16_hardware(),
             "cpu_count": os.cpu_count(),
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in load_after],
@@ -153,8 +164,10 @@ def table(report: dict[str, Any]) -> ResultsTable:
         for r in report["results"]
     ]
     m = report["machine"]
+    bf16 = ", ".join(m.get("bf16_instructions", [])) or "none"
     caption = (
-        f"{m['cpu']}, {report['threads']} threads (torch intra-op / onnxruntime intra-op, inter-op 1), "
+        f"{m['cpu']} (bf16 instructions: {bf16}), {report['threads']} threads (torch intra-op / onnxruntime "
+        "intra-op, inter-op 1), "
         f"torch {m['torch']}, onnxruntime {m['onnxruntime']}. Batch 1: the first {report['batch1_sentences']} "
         f"test sentences one at a time, tokenisation included; batch 32: all {report['test_sentences']} test "
         f"sentences, whose predictions give the accuracy. Median of {report['repeats']} interleaved round(s); "

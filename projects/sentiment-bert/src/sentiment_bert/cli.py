@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -169,23 +169,23 @@ def screenshot(
     """Start the demo, classify an example in headless Chromium and save a screenshot for the README."""
     import sys
 
-    from mlshared.browser import browser_page
-    from mlshared.servers import free_port, serve
+    from mlshared.browser import screenshot_app
+    from mlshared.servers import free_port
     from sentiment_bert.demo import EXAMPLES
     from sentiment_bert.inference import require_model_dir
 
     model_dir = require_model_dir((model or _layout(profile).model_dir).resolve(), profile)
     port = free_port()
     command = [sys.executable, "-m", "sentiment_bert", "app", "--port", str(port), "--model", str(model_dir)]
-    with serve(command, port, timeout_s=180) as server, browser_page(1280, 620) as page:
-        page.goto(server.base_url)
+
+    def classify_an_example(page: Any) -> None:
         page.get_by_label("Sentence").first.fill(EXAMPLES[0])
         page.get_by_role("button", name="Classify").click()
         page.get_by_text("Word attributions").first.wait_for(timeout=60_000)
         page.locator(".token").first.wait_for(timeout=60_000)
         page.wait_for_timeout(1500)  # let the label bars finish animating
-        output.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(output), full_page=True)
+
+    screenshot_app(command, port, output, classify_an_example, height=620, timeout_s=180)
     console.print(f"[green]Wrote[/] {output}")
 
 

@@ -14,12 +14,12 @@ PROJECT = "sentiment-bert"
 PROJECT_ROOT = project_root(__file__)
 DEFAULT_PARAMS = PROJECT_ROOT / "params.yaml"
 
-Variant = Literal["pytorch-fp32", "pytorch-int8", "onnx-fp32", "onnx-int8"]
-VARIANTS: tuple[Variant, ...] = ("pytorch-fp32", "pytorch-int8", "onnx-fp32", "onnx-int8")
+Variant = Literal["pytorch-fp32", "pytorch-int8", "pytorch-bf16", "onnx-fp32", "onnx-int8"]
+VARIANTS: tuple[Variant, ...] = ("pytorch-fp32", "pytorch-int8", "pytorch-bf16", "onnx-fp32", "onnx-int8")
 
 
 class DataConfig(StrictModel):
-    validation_size: int = Field(2000, ge=50)
+    validation_size: int = Field(1000, ge=50)
     train_limit: int | None = Field(None, ge=50)
 
 
@@ -67,7 +67,7 @@ class BenchConfig(StrictModel):
 
 
 class ExportConfig(StrictModel):
-    opset: int = Field(18, ge=14)
+    opset: int = Field(17, ge=14)
     parity_sentences: int = Field(256, ge=8)
     parity_atol: float = Field(1e-3, gt=0)
 

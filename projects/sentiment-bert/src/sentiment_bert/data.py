@@ -84,19 +84,69 @@ def load_test(settings: DataSettings | None = None) -> pd.DataFrame:
 class Splits:
     train: pd.DataFrame
     validation: pd.DataFrame
+    phrases_removed: int = 0  # training rows dropped because they are parts of validation sentences
+
+
+# A validation sentence is a whole review sentence of at least this many words (test.tsv: median 19,
+# 10th percentile 9); shorter rows are almost all phrases, so skipping them makes the search quick.
+SENTENCE_MIN_WORDS: Final = 8
+
+
+def _padded(text: str) -> str:
+    """Whitespace-delimited form, so containment is by whole words ("good" is not inside "goodness")."""
+    return f" {text.strip()} "
+
+
+def _word_spans(sentence: str) -> set[str]:
+    words = sentence.split()
+    return {_padded(" ".join(words[i:j])) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
 
 
 def split_train(frame: pd.DataFrame, validation_size: int, seed: int, train_limit: int | None = None) -> Splits:
-    """A seeded validation split stratified by label, then an optional stratified training subsample."""
+    """Validation: whole sentences, stratified by label; training: every row that is not part of one.
+
+    SST-2's train.tsv holds ~8.5k review sentences *and* the phrases of their parse trees. A random
+    validation split is mostly phrases of training sentences (88.5% of 2,000 random rows occur
+    verbatim inside training rows), so it rewards memorisation: 0.94 validation accuracy against 0.89
+    on the test set. Here the validation rows are sentences that are part of no other row, and
+    training loses every phrase of them, like the GLUE split between train and dev.
+    """
     if validation_size >= len(frame):
         raise UserError(
             f"validation_size {validation_size} leaves no training rows out of {len(frame)}.",
             hint="Lower data.validation_size in params.yaml.",
         )
-    train, validation = train_test_split(frame, test_size=validation_size, stratify=frame[LABEL], random_state=seed)
+    padded = [_padded(t) for t in frame[TEXT]]
+    everything = "\n".join(padded)
+    labels = frame[LABEL].to_numpy()
+    quota = {1: round(validation_size * float(labels.mean()))}
+    quota[0] = validation_size - quota[1]
+    chosen: list[int] = []
+    for i in np.random.default_rng(seed).permutation(len(frame)):
+        label = int(labels[i])
+        if quota[label] == 0 or len(padded[i].split()) < SENTENCE_MIN_WORDS:
+            continue
+        first = everything.find(padded[i])
+        if everything.find(padded[i], first + 1) == -1:  # inside no other row, and not duplicated
+            chosen.append(int(i))
+            quota[label] -= 1
+            if len(chosen) == validation_size:
+                break
+    if len(chosen) < validation_size:
+        raise UserError(
+            f"Only {len(chosen)} whole sentences of at least {SENTENCE_MIN_WORDS} words per label are available "
+            f"for a validation set of {validation_size}.",
+            hint="Lower data.validation_size in params.yaml.",
+        )
+    validation = frame.iloc[chosen]
+    inside_validation: set[str] = set().union(*(_word_spans(t) for t in validation[TEXT]))
+    keep = np.fromiter((p not in inside_validation for p in padded), dtype=bool, count=len(padded))
+    keep[chosen] = False
+    train = frame[keep]
+    phrases_removed = int(len(frame) - keep.sum() - len(chosen))
     if train_limit is not None and train_limit < len(train):
         train, _ = train_test_split(train, train_size=train_limit, stratify=train[LABEL], random_state=seed)
-    return Splits(train.reset_index(drop=True), validation.reset_index(drop=True))
+    return Splits(train.reset_index(drop=True), validation.reset_index(drop=True), phrases_removed)
 
 
 def summary(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, object]:

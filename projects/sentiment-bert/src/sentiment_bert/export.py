@@ -1,9 +1,14 @@
-"""ONNX export of the fine-tuned model, a parity check against PyTorch, and a dynamic-int8 copy.
+"""ONNX export of the fine-tuned model, fused for ONNX Runtime, a parity check, and a dynamic-int8 copy.
 
-`torch.onnx.export` (the torch.export-based exporter) writes one self-contained graph with dynamic
-batch and sequence axes; ONNX Runtime's `quantize_dynamic` then stores the MatMul weights as int8
-and quantises activations on the fly, which needs no calibration data. The export is refused when
-the fp32 graph's logits differ from PyTorch's by more than `export.parity_atol`.
+The graph is traced with the TorchScript exporter from the model loaded with eager attention: that
+is the graph ONNX Runtime's transformer optimizer recognises, fusing each layer's attention into one
+`Attention` op, the embeddings into `EmbedLayerNormalization`, residual + LayerNorm into
+`SkipLayerNormalization` and the GELU into `BiasGelu` (from 235 nodes to 49). The torch.export-based
+exporter (dynamo) writes a graph whose attention the optimizer does not fuse (measured: 0 of 6),
+which made ONNX fp32 slower than PyTorch at batch 32. `quantize_dynamic` then stores the MatMul and
+Attention weights as int8 and quantises activations on the fly, which needs no calibration data.
+The export is refused when the fp32 graph's logits differ from PyTorch's by more than
+`export.parity_atol`.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +31,7 @@ from sentiment_bert.inference import OnnxClassifier, TorchClassifier, require_mo
 from sentiment_bert.layout import Layout
 
 DUMMY = ("a warm , funny and moving film .", "not good .")
+FUSED_OPS = ("Attention", "EmbedLayerNormalization", "SkipLayerNormalization", "BiasGelu", "FastGelu", "Gelu")
 
 
 def _logits_module(model: Any, with_token_types: bool) -> Any:
@@ -46,52 +54,69 @@ def _logits_module(model: Any, with_token_types: bool) -> Any:
 
 
 def export_onnx(model_dir: Path, target: Path, opset: int) -> Path:
-    """Write `target` (one file, weights inline) with dynamic batch and sequence axes."""
+    """Write `target` (one file, weights inline, fused for ONNX Runtime) with dynamic batch and sequence axes."""
     import torch
+    from onnxruntime.transformers.optimizer import optimize_model
 
-    classifier = TorchClassifier.load(require_model_dir(model_dir))
+    classifier = TorchClassifier.load(require_model_dir(model_dir), attention="eager")
     batch = classifier.encode(list(DUMMY))
-    names = [name for name in ("input_ids", "attention_mask", "token_type_ids") if name in batch]
+    names: list[str] = [name for name in ("input_ids", "attention_mask", "token_type_ids") if name in batch]
     module = _logits_module(classifier.model, "token_type_ids" in batch)
     args = tuple(torch.from_numpy(batch[name]) for name in names)
-    batch_dim, sequence_dim = torch.export.Dim("batch"), torch.export.Dim("sequence", max=512)
-    shapes: dict[str, Any] = {name: {0: batch_dim, 1: sequence_dim} for name in names}
     target.parent.mkdir(parents=True, exist_ok=True)
-    with torch.inference_mode():
+    traced = target.with_suffix(".traced.onnx")
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning))  # the TorchScript exporter's notice
+        warnings.filterwarnings("ignore", "Exporting aten::index", UserWarning)  # indices are never negative here
         torch.onnx.export(
             module,
             args,
-            str(target),
+            str(traced),
             input_names=names,
             output_names=["logits"],
-            dynamic_shapes=shapes,
+            dynamic_axes={name: {0: "batch", 1: "sequence"} for name in names},
             opset_version=opset,
-            dynamo=True,
-            external_data=False,
-            verbose=False,
+            dynamo=False,
         )
+    config = classifier.model.config
+    try:
+        fused = optimize_model(
+            str(traced), model_type="bert", num_heads=config.num_attention_heads, hidden_size=config.hidden_size
+        )
+        fused.save_model_to_file(str(target))
+    finally:
+        traced.unlink(missing_ok=True)
     return target
 
 
+def fused_operators(path: Path) -> dict[str, int]:
+    """How many of ONNX Runtime's fused transformer ops the graph holds (recorded in export.json)."""
+    import onnx
+
+    counts = Counter(node.op_type for node in onnx.load(str(path)).graph.node)
+    return {op: counts[op] for op in FUSED_OPS if counts[op]}
+
+
 def quantize_int8(source: Path, target: Path) -> Path:
-    """Dynamic int8 quantisation of the MatMul weights (activations quantised per batch at run time)."""
+    """Dynamic int8 quantisation of the MatMul and fused Attention weights (activations quantised per batch
+    at run time)."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    # The exporter's recorded intermediate shapes trip the quantizer's file-based shape inference
-    # ("Inferred shape and existing shape differ"); dropping them lets it infer every shape afresh.
-    graph = onnx.load(str(source))
-    del graph.graph.value_info[:]
-    staged = target.with_suffix(".staged.onnx")
-    onnx.save(graph, str(staged))
-    # ORT logs generic advice to pre-process the graph; the exporter has already optimised it (optimize=True).
+    # ORT logs generic advice to pre-process the graph; the transformer optimizer already has.
     hint_filter = _DropRootMessage("pre-processing before quantization")
     logging.getLogger().addFilter(hint_filter)
     try:
-        quantize_dynamic(str(staged), str(target), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"])
+        quantize_dynamic(
+            str(source),
+            str(target),
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul", "Attention"],
+            # ONNX shape inference cannot type the outputs of the fused com.microsoft ops; they are float.
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
     finally:
         logging.getLogger().removeFilter(hint_filter)
-        staged.unlink(missing_ok=True)
     return target
 
 
@@ -136,6 +161,7 @@ def export(config: Config, layout: Layout, settings: DataSettings | None = None)
     fp32["megabytes"], int8["megabytes"] = _megabytes(layout.onnx_fp32), _megabytes(layout.onnx_int8)
     summary = {
         "opset": config.export.opset,
+        "fused_operators": fused_operators(layout.onnx_fp32),
         "export_seconds": round(export_seconds, 1),
         "parity_sentences": len(sentences),
         "onnx_fp32": fp32,

@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +21,7 @@ from mlshared.console import UserError
 
 FloatArray = npt.NDArray[np.float64]
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+Precision = Literal["fp32", "int8", "bf16"]
 
 
 class Classifier(Protocol):
@@ -103,8 +104,15 @@ def require_model_dir(model_dir: Path, profile: str = "full") -> Path:
 
 
 class TorchClassifier(EncoderClassifier):
-    """The fine-tuned transformers model in eval mode, optionally with int8 dynamic quantisation of its
-    Linear layers (torch.ao; deprecated upstream in favour of torchao, still the stock CPU path)."""
+    """The fine-tuned transformers model in eval mode at one of three precisions:
+
+    - `fp32`: the reference.
+    - `int8`: dynamic int8 quantisation of the Linear layers (torch.ao; deprecated upstream in favour
+      of torchao, still the stock CPU path).
+    - `bf16`: weights and activations in bfloat16. On CPUs with AMX or AVX512-BF16 (Intel Sapphire
+      Rapids and later, AMD Zen 4) oneDNN runs the matrix products in hardware bf16; elsewhere it is
+      emulated and slower than fp32, which `bench` would show.
+    """
 
     def __init__(self, model: Any, tokenizer: Any, name: str = "pytorch-fp32") -> None:
         super().__init__(tokenizer)
@@ -112,20 +120,24 @@ class TorchClassifier(EncoderClassifier):
         self.name = name
 
     @classmethod
-    def load(cls, model_dir: Path, quantize: bool = False) -> TorchClassifier:
+    def load(cls, model_dir: Path, precision: Precision = "fp32", attention: str | None = None) -> TorchClassifier:
+        """`attention="eager"` for ONNX export (a graph ONNX Runtime can fuse); None: transformers' default (SDPA)."""
         import torch
         from transformers import AutoModelForSequenceClassification
 
         require_model_dir(model_dir)
-        model = AutoModelForSequenceClassification.from_pretrained(str(model_dir)).eval()
-        if quantize:
+        extra = {"attn_implementation": attention} if attention else {}
+        model = AutoModelForSequenceClassification.from_pretrained(str(model_dir), **extra).eval()
+        if precision == "int8":
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)  # torch.ao -> torchao migration notice
                 warnings.filterwarnings("ignore", "torch.quantize_per_tensor", UserWarning)
                 model = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
                     model, {torch.nn.Linear}, dtype=torch.qint8
                 )
-        return cls(model, load_tokenizer(model_dir), "pytorch-int8" if quantize else "pytorch-fp32")
+        elif precision == "bf16":
+            model = model.to(torch.bfloat16)
+        return cls(model, load_tokenizer(model_dir), f"pytorch-{precision}")
 
     def logits_batch(self, batch: dict[str, npt.NDArray[np.int64]]) -> npt.NDArray[np.float32]:
         import torch

@@ -8,7 +8,14 @@ from pathlib import Path
 import pandas as pd
 
 from sentiment_bert.config import Variant
-from sentiment_bert.inference import EncoderClassifier, OnnxClassifier, TorchClassifier, label_of, require_model_dir
+from sentiment_bert.inference import (
+    EncoderClassifier,
+    OnnxClassifier,
+    Precision,
+    TorchClassifier,
+    label_of,
+    require_model_dir,
+)
 
 ONNX_FILES: dict[Variant, str] = {"onnx-fp32": "model.onnx", "onnx-int8": "model-int8.onnx"}
 
@@ -18,7 +25,8 @@ def load_variant(variant: Variant, model_dir: Path, onnx_dir: Path, threads: int
     require_model_dir(model_dir)
     if variant in ONNX_FILES:
         return OnnxClassifier.load(onnx_dir / ONNX_FILES[variant], model_dir, threads=threads, name=variant)
-    return TorchClassifier.load(model_dir, quantize=variant == "pytorch-int8")
+    precision: Precision = "int8" if variant == "pytorch-int8" else "bf16" if variant == "pytorch-bf16" else "fp32"
+    return TorchClassifier.load(model_dir, precision)
 
 
 def predict_frame(classifier: EncoderClassifier, sentences: Sequence[str], batch_size: int = 32) -> pd.DataFrame:

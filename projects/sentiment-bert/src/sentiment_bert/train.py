@@ -223,6 +223,7 @@ def fine_tune(config: Config, splits: Splits, layout: Layout, ckpt: checkpoint.C
         ],
         "train_rows": len(splits.train),
         "validation_rows": len(splits.validation),
+        "phrases_of_validation_sentences_removed": splits.phrases_removed,
         "torch_threads": torch.get_num_threads(),
         "device": "cuda" if torch.cuda.is_available() else "cpu",
         "load_average_before": [round(x, 2) for x in load_before],
