@@ -33,7 +33,7 @@ def _params(tmp_path: Path, **overrides: dict[str, object]) -> Path:
 def test_full_and_quick_profiles_load() -> None:
     full = config_module.load(profile="full")
     quick = config_module.load(profile="quick")
-    assert full.model.checkpoint == "default" and full.model.max_length == 64 and full.train.epochs == 2.0
+    assert full.model.checkpoint == "default" and full.model.max_length == 64 and full.train.epochs == 3.0
     assert quick.train.max_steps > 0 and quick.data.train_limit is not None
     assert quick.tracking.alias == "candidate" and full.tracking.alias == "champion"
 

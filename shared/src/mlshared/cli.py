@@ -39,18 +39,6 @@ def _project(name: str) -> ProjectSpec:
     return projects[name]
 
 
-def invoke(spec: ProjectSpec, args: list[str]) -> int:
-    """Run one project verb in-process; returns its exit code."""
-    command = typer.main.get_command(spec.app)
-    try:
-        command.main(args=args, prog_name=spec.name, standalone_mode=False)
-    except SystemExit as stop:
-        return int(stop.code or 0)
-    except typer.Exit as stop:
-        return int(stop.exit_code)
-    return 0
-
-
 @app.command("projects")
 def list_projects() -> None:
     """List installed projects, their location and their published primary metric."""
@@ -74,7 +62,7 @@ def list_projects() -> None:
 @friendly_errors
 def run_verb(ctx: typer.Context, project: Annotated[str, typer.Argument(help="Project name.")]) -> None:
     """Run any verb of a project, e.g. `portfolio run house-prices train --profile quick`."""
-    raise typer.Exit(invoke(_project(project), list(ctx.args)))
+    raise typer.Exit(_project(project).invoke(list(ctx.args)))
 
 
 @app.command("pipeline")
@@ -91,13 +79,7 @@ def pipeline(
     for spec in selected:
         console.rule(f"[bold]{spec.name}[/] ({profile} profile)")
         start = time.perf_counter()
-        for verb in spec.pipeline:
-            args = [*verb, "--profile", profile]
-            console.print(f"[dim]$ {spec.name} {' '.join(args)}[/]")
-            code = invoke(spec, args)
-            if code != 0:
-                failures.append(f"{spec.name} {' '.join(verb)} (exit {code})")
-                break
+        failures += spec.run_pipeline(profile)
         durations[spec.name] = time.perf_counter() - start
     _print_summary(selected, profile, durations)
     if failures:

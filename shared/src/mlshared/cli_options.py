@@ -14,3 +14,6 @@ ProfileOpt = Annotated[
     ),
 ]
 ParamsOpt = Annotated[Path, typer.Option("--params", help="Parameter file.", exists=True, dir_okay=False)]
+ScreenshotOpt = Annotated[
+    Path, typer.Option("--output", "-o", help="PNG to write; the default is the picture the README shows.")
+]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import typer
 
+from mlshared.cli_options import ParamsOpt, ProfileOpt
+from mlshared.console import console
 from mlshared.paths import OutputDirs
 
 ENTRY_POINT_GROUP = "mlshared.projects"
@@ -38,6 +41,48 @@ class ProjectSpec:
     @property
     def readme(self) -> Path:
         return self.root / "README.md"
+
+    def invoke(self, args: list[str]) -> int:
+        """Run one of the project's verbs in-process, as its CLI would; returns the exit code."""
+        command = typer.main.get_command(self.app)
+        try:
+            # Outside standalone mode click *returns* a typer.Exit's code instead of raising it.
+            result = command.main(args=args, prog_name=self.name, standalone_mode=False)
+        except SystemExit as stop:
+            return int(stop.code or 0)
+        except typer.Exit as stop:
+            return int(stop.exit_code)
+        return result if isinstance(result, int) else 0
+
+    def run_pipeline(self, profile: str, params: Path | None = None) -> list[str]:
+        """Run `pipeline` in order with `--profile` (and `--params` for the verbs that take it); stops at the
+        first failure. Returns what failed, empty when everything ran."""
+        group = typer.main.get_command(self.app)
+        commands = getattr(group, "commands", {})
+        for verb in self.pipeline:
+            args = [*verb, "--profile", profile]
+            takes_params = any(option.name == "params" for option in commands[verb[0]].params)
+            if params is not None and takes_params:
+                args += ["--params", str(params)]
+            console.print(f"[dim]$ {self.name} {' '.join(args)}[/]")
+            code = self.invoke(args)
+            if code != 0:
+                return [f"{self.name} {' '.join(verb)} (exit {code})"]
+        return []
+
+    def add_run_command(self, default_params: Path) -> None:
+        """Give the project CLI its `run` verb: the pipeline above, so the order is declared once."""
+        steps = " -> ".join(verb[0] for verb in self.pipeline)
+
+        def run(profile: ProfileOpt = "quick", params: ParamsOpt = default_params) -> None:
+            start = time.perf_counter()
+            failures = self.run_pipeline(profile, params)
+            if failures:
+                console.print(f"[red]Failed:[/] {failures[0]}; see its error above.")
+                raise typer.Exit(1)
+            console.print(f"[bold green]{self.name} pipeline done[/] in {time.perf_counter() - start:.0f} s")
+
+        self.app.command("run", help=f"The whole pipeline: {steps}.")(run)
 
 
 def discover() -> dict[str, ProjectSpec]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +11,7 @@ import typer
 from churn_api import config as config_module
 from churn_api.predictor import ChurnPredictor
 from churn_api.train import MODEL_FILE
-from mlshared.cli_options import ParamsOpt, ProfileOpt
+from mlshared.cli_options import ParamsOpt, ProfileOpt, ScreenshotOpt
 from mlshared.console import console, friendly_errors
 from mlshared.paths import OutputDirs
 from mlshared.projects import ProjectSpec
@@ -125,9 +124,7 @@ def bench(
 @app.command()
 @friendly_errors
 def screenshot(
-    output: Annotated[Path, typer.Option("--output", "-o", help="PNG to write.")] = config_module.PROJECT_ROOT
-    / "docs"
-    / "api-docs.png",
+    output: ScreenshotOpt = config_module.PROJECT_ROOT / "docs" / "api-docs.png",
     model: ModelOpt = None,
     profile: ProfileOpt = "full",
 ) -> None:
@@ -156,17 +153,6 @@ def screenshot(
     console.print(f"[green]Wrote[/] {output}")
 
 
-@app.command()
-@friendly_errors
-def run(profile: ProfileOpt = "quick", params: ParamsOpt = config_module.DEFAULT_PARAMS) -> None:
-    """The whole pipeline: train -> evaluate -> predict."""
-    start = time.perf_counter()
-    train(profile, params)
-    evaluate(profile, params)
-    predict(None, None, None, profile)
-    console.print(f"[bold green]churn-api pipeline done[/] in {time.perf_counter() - start:.0f} s")
-
-
 def readme_blocks(reports: Path) -> dict[str, str]:
     """The README's benchmark table, from the last `churn-api bench` (reports/bench.json)."""
     import json
@@ -187,6 +173,7 @@ PROJECT = ProjectSpec(
     pipeline=(("train",), ("evaluate",), ("predict",)),
     readme_blocks=readme_blocks,
 )
+PROJECT.add_run_command(config_module.DEFAULT_PARAMS)
 
 
 def main() -> None:

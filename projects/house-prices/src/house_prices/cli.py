@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +14,7 @@ from house_prices import config as config_module
 from house_prices.data import DATASET, load_test, load_train
 from house_prices.predictor import HousePricePredictor
 from house_prices.train import MODEL_FILE
-from mlshared.cli_options import ParamsOpt, ProfileOpt
+from mlshared.cli_options import ParamsOpt, ProfileOpt, ScreenshotOpt
 from mlshared.console import console, friendly_errors
 from mlshared.datasets import fingerprint
 from mlshared.paths import OutputDirs
@@ -113,9 +112,7 @@ def run_app(
 @app.command()
 @friendly_errors
 def screenshot(
-    output: Annotated[Path, typer.Option("--output", "-o", help="PNG to write.")] = config_module.PROJECT_ROOT
-    / "docs"
-    / "app.png",
+    output: ScreenshotOpt = config_module.PROJECT_ROOT / "docs" / "app.png",
     model: Annotated[Path | None, typer.Option(help="Model file; default: models/model.joblib.")] = None,
 ) -> None:
     """Start the app, estimate a better-than-typical house in headless Chromium and save a screenshot."""
@@ -144,18 +141,6 @@ def screenshot(
     console.print(f"[green]Wrote[/] {output}")
 
 
-@app.command()
-@friendly_errors
-def run(profile: ProfileOpt = "quick", params: ParamsOpt = config_module.DEFAULT_PARAMS) -> None:
-    """The whole pipeline: validate -> train -> evaluate -> predict."""
-    start = time.perf_counter()
-    validate(profile)
-    train(profile, params)
-    evaluate(profile, params)
-    predict(None, None, False, None, profile)
-    console.print(f"[bold green]house-prices pipeline done[/] in {time.perf_counter() - start:.0f} s")
-
-
 PROJECT = ProjectSpec(
     name="house-prices",
     title="Ames house-price regression (scikit-learn, XGBoost, LightGBM, Streamlit)",
@@ -163,6 +148,7 @@ PROJECT = ProjectSpec(
     app=app,
     pipeline=(("validate",), ("train",), ("evaluate",), ("predict",)),
 )
+PROJECT.add_run_command(config_module.DEFAULT_PARAMS)
 
 
 def main() -> None:

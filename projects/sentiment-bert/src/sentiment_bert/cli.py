@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from mlshared.cli_options import ParamsOpt, ProfileOpt
+from mlshared.cli_options import ParamsOpt, ProfileOpt, ScreenshotOpt
 from mlshared.console import UserError, console, friendly_errors
 from mlshared.projects import ProjectSpec
 from sentiment_bert import config as config_module
@@ -160,9 +159,7 @@ def run_app(
 @app.command()
 @friendly_errors
 def screenshot(
-    output: Annotated[Path, typer.Option("--output", "-o", help="PNG to write.")] = config_module.PROJECT_ROOT
-    / "docs"
-    / "app.png",
+    output: ScreenshotOpt = config_module.PROJECT_ROOT / "docs" / "app.png",
     model: ModelOpt = None,
     profile: ProfileOpt = "full",
 ) -> None:
@@ -187,18 +184,6 @@ def screenshot(
 
     screenshot_app(command, port, output, classify_an_example, height=620, timeout_s=180)
     console.print(f"[green]Wrote[/] {output}")
-
-
-@app.command()
-@friendly_errors
-def run(profile: ProfileOpt = "quick", params: ParamsOpt = config_module.DEFAULT_PARAMS) -> None:
-    """The whole pipeline: train -> evaluate -> export -> bench."""
-    start = time.perf_counter()
-    train(profile, params)
-    evaluate(profile, params)
-    export(profile, params)
-    bench(profile, params)
-    console.print(f"[bold green]sentiment-bert pipeline done[/] in {time.perf_counter() - start:.0f} s")
 
 
 def readme_blocks(reports: Path) -> dict[str, str]:
@@ -226,6 +211,7 @@ PROJECT = ProjectSpec(
     pipeline=(("train",), ("evaluate",), ("export",), ("bench",)),
     readme_blocks=readme_blocks,
 )
+PROJECT.add_run_command(config_module.DEFAULT_PARAMS)
 
 
 def main() -> None:
