@@ -31,7 +31,6 @@ from sentiment_bert.predict import load_variant
 
 BLOCK = "bench"
 REFERENCE: Variant = "pytorch-fp32"
-WARMUP_SENTENCES = 16
 
 
 def _time_batch1(classifier: EncoderClassifier, sentences: list[str]) -> list[float]:
@@ -76,9 +75,12 @@ def bench(config: Config, layout: Layout, profile: str, settings: DataSettings |
     variants: list[Variant] = list(dict.fromkeys([REFERENCE, *config.bench.variants]))  # fp32 is always the reference
     with console.status("Loading every variant"):
         models = {v: load_variant(v, model_dir, layout.onnx_dir, threads=threads) for v in variants}
-    for model in models.values():  # first calls allocate and JIT; keep them out of the timings
-        model.predict_proba(sentences[:WARMUP_SENTENCES], batch_size=WARMUP_SENTENCES)
-        _time_batch1(model, single[:3])
+    # Warm-up, untimed: a full pass, because oneDNN (bf16, int8) and ONNX Runtime build kernels per input
+    # shape, and a short warm-up left the first timed round up to 2x slower for some variants (measured).
+    with console.status("Warming up every variant on every input shape"):
+        for model in models.values():
+            model.predict_proba(sentences, batch_size=32)
+            _time_batch1(model, single)
 
     load_before = os.getloadavg()
     batch1: dict[str, list[float]] = {v: [] for v in variants}
