@@ -36,28 +36,26 @@ def save(fig: Figure, path: Path) -> Path:
     return path
 
 
-def residuals(y_true: ArrayLike, y_pred: ArrayLike, path: Path, title: str, units: str = "") -> Path:
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    PredictionErrorDisplay.from_predictions(
-        y_true, y_pred, kind="residual_vs_predicted", ax=ax, scatter_kwargs={"alpha": 0.4, "s": 10}
-    )
+def _prediction_error(
+    y_true: ArrayLike, y_pred: ArrayLike, path: Path, title: str, units: str, kind: str, y_label: str
+) -> Path:
+    fig, ax = plt.subplots(figsize=(6, 4.5) if kind == "residual_vs_predicted" else (5.5, 5))
+    PredictionErrorDisplay.from_predictions(y_true, y_pred, kind=kind, ax=ax, scatter_kwargs={"alpha": 0.4, "s": 10})
     ax.set_title(title)
     if units:
         ax.set_xlabel(f"Predicted {units}")
-        ax.set_ylabel(f"Residual (actual - predicted) {units}")
+        ax.set_ylabel(f"{y_label} {units}")
     return save(fig, path)
+
+
+def residuals(y_true: ArrayLike, y_pred: ArrayLike, path: Path, title: str, units: str = "") -> Path:
+    return _prediction_error(
+        y_true, y_pred, path, title, units, "residual_vs_predicted", "Residual (actual - predicted)"
+    )
 
 
 def predicted_vs_actual(y_true: ArrayLike, y_pred: ArrayLike, path: Path, title: str, units: str = "") -> Path:
-    fig, ax = plt.subplots(figsize=(5.5, 5))
-    PredictionErrorDisplay.from_predictions(
-        y_true, y_pred, kind="actual_vs_predicted", ax=ax, scatter_kwargs={"alpha": 0.4, "s": 10}
-    )
-    ax.set_title(title)
-    if units:
-        ax.set_xlabel(f"Predicted {units}")
-        ax.set_ylabel(f"Actual {units}")
-    return save(fig, path)
+    return _prediction_error(y_true, y_pred, path, title, units, "actual_vs_predicted", "Actual")
 
 
 def roc(y_true: ArrayLike, scores: Mapping[str, ArrayLike], path: Path, title: str = "ROC curve") -> Path:
