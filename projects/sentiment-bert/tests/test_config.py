@@ -12,6 +12,7 @@ from mlshared.console import UserError
 from sentiment_bert import checkpoint
 from sentiment_bert import config as config_module
 from sentiment_bert.cli import PROJECT, app
+from sentiment_bert.config import VARIANTS
 
 runner = CliRunner()
 
@@ -109,3 +110,10 @@ def test_predict_needs_some_input() -> None:
 def test_unknown_variant_lists_the_choices(tmp_path: Path) -> None:
     result = runner.invoke(app, ["predict", "--text", "good", "--variant", "gpu", "--model", str(tmp_path)])
     assert result.exit_code == 2 and "onnx-int8" in _said(result.output)
+
+
+def test_every_variant_has_exactly_one_runtime() -> None:
+    from sentiment_bert.predict import ONNX_FILES, TORCH_PRECISIONS
+
+    assert not set(ONNX_FILES) & set(TORCH_PRECISIONS)
+    assert set(ONNX_FILES) | set(TORCH_PRECISIONS) == set(VARIANTS)

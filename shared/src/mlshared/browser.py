@@ -63,8 +63,7 @@ def browser_page(width: int = 1280, height: int = 900) -> Iterator[Any]:
 
 
 def screenshot_app(
-    command: Sequence[str],
-    port: int,
+    command: Callable[[int], Sequence[str]],
     output: Path,
     interact: Callable[[Any], None],
     *,
@@ -76,14 +75,15 @@ def screenshot_app(
     timeout_s: float = 120.0,
     full_page: bool = True,
 ) -> Path:
-    """Start an app (`command`, listening on `port`), open `path` in headless Chromium, let `interact`
+    """Start an app (`command(port)` on a free port), open `path` in headless Chromium, let `interact`
     drive the page into the state worth showing, and save a PNG (the whole page, or with
     `full_page=False` the viewport `interact` scrolled to): every project's README screenshot verb,
-    so they differ only in what they click."""
-    from mlshared.servers import serve
+    so they differ only in what they start and click."""
+    from mlshared.servers import free_port, serve
 
+    port = free_port()
     with (
-        serve(command, port, ready_path=ready_path, env=env, timeout_s=timeout_s) as server,
+        serve(command(port), port, ready_path=ready_path, env=env, timeout_s=timeout_s) as server,
         browser_page(width, height) as page,
     ):
         page.goto(server.base_url + path)

@@ -51,12 +51,14 @@ def wrk_path() -> str:
     return path
 
 
+def can_pin() -> bool:
+    return (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
+
+
 def pinned(command: list[str], cpu: int) -> list[str]:
     """Server on one core, wrk on the other: without pinning the scheduler moves them around and
     one process sometimes lands on the other's core, which made rounds differ by up to 40%."""
-    if (os.cpu_count() or 1) >= 2 and shutil.which("taskset"):
-        return ["taskset", "-c", str(cpu), *command]
-    return command
+    return ["taskset", "-c", str(cpu), *command] if can_pin() else command
 
 
 def batch_body(rows: int) -> str:
@@ -145,7 +147,7 @@ def run_bench(model: Path, output: Path, duration: int = 4, connections: int = 8
             "server": "uvicorn, 1 worker (`churn-api serve`), access log off",
             "load": f"wrk -t1, {rounds} interleaved rounds of {duration} s per endpoint (median round reported; "
             f"ratio: median of per-round ratios), {connections} connections (batch: 2), from another process",
-            "pinning": "server on CPU 0, wrk on CPU 1 (taskset)" if pinned([], 0) else "none",
+            "pinning": "server on CPU 0, wrk on CPU 1 (taskset)" if can_pin() else "none",
             "cpus": os.cpu_count(),
             "machine": platform.machine(),
             "python": platform.python_version(),

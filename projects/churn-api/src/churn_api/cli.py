@@ -132,12 +132,12 @@ def screenshot(
     import sys
 
     from mlshared.browser import screenshot_app
-    from mlshared.servers import free_port
 
     path = (model or _outputs(profile).models / MODEL_FILE).resolve()
     ChurnPredictor.load(path)  # the "train first" message, before starting anything
-    port = free_port()
-    command = [sys.executable, "-m", "churn_api", "serve", "--port", str(port), "--model", str(path)]
+
+    def command(port: int) -> list[str]:
+        return [sys.executable, "-m", "churn_api", "serve", "--port", str(port), "--model", str(path)]
 
     def try_predict(page: Any) -> None:
         page.get_by_text("/predict", exact=True).first.click()
@@ -149,7 +149,7 @@ def screenshot(
         page.evaluate("window.scrollBy(0, -40)")
         page.wait_for_timeout(500)
 
-    screenshot_app(command, port, output, try_predict, path="/docs", ready_path="/ready", height=720, full_page=False)
+    screenshot_app(command, output, try_predict, path="/docs", ready_path="/ready", height=720, full_page=False)
     console.print(f"[green]Wrote[/] {output}")
 
 

@@ -127,6 +127,8 @@ class TreeTables:
     def _index(self, x: npt.NDArray[np.float32]) -> IntArray:
         """Encoded row(s) (..., columns) -> (..., trees) rows of `table`."""
         bits = (x[..., self.split_column] < self.split_threshold).reshape(*x.shape[:-1], self.n_trees, -1)
+        if x.ndim == 1:  # one row (/predict): a bool @ intp product costs half the uint8 path below
+            return np.asarray(bits @ self._powers_intp + self.tree_offset, dtype=np.intp)
         # uint8 matmul: a pattern is < 2^7; integer matmul has no BLAS but beats a sum() on these sizes
         return np.asarray((bits.view(np.uint8) @ self.powers) + self.tree_offset, dtype=np.intp)
 
@@ -136,9 +138,7 @@ class TreeTables:
 
     def explain_one(self, x: npt.NDArray[np.float32]) -> tuple[float, FloatArray]:
         """(margin, per-field SHAP values) of one encoded row."""
-        # One row: a bool @ intp product is half the cost of _index's uint8 path (which wins on batches).
-        bits = (x[self.split_column] < self.split_threshold).reshape(self.n_trees, -1)
-        slots = np.take(self.table, bits @ self._powers_intp + self.tree_offset, axis=0).ravel()
+        slots = np.take(self.table, self._index(x), axis=0).ravel()
         sums = np.bincount(self.slot_field, weights=slots, minlength=self.n_fields + 2)
         return self.base_margin + float(sums[self.n_fields]), np.asarray(sums[: self.n_fields], dtype=float)
 

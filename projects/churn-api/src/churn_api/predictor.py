@@ -36,10 +36,33 @@ class Reason:
 
     @property
     def direction(self) -> str:
-        return RAISES if self.impact > 0 else LOWERS
+        return direction_of(self.impact)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"field": self.field, "value": self.value, "impact": self.impact, "direction": self.direction}
+        return reason_record(self.field, self.value, self.impact)
+
+
+def direction_of(impact: float) -> str:
+    return RAISES if impact > 0 else LOWERS
+
+
+def reason_record(field: str, value: Any, impact: float) -> dict[str, Any]:
+    """One reason in the API's `ReasonOut` shape."""
+    return {"field": field, "value": value, "impact": impact, "direction": direction_of(impact)}
+
+
+def prediction_record(
+    customer_id: str | None, probability: float, churn: bool, threshold: float, reasons: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """One prediction in the API's `PredictionOut` shape, as plain data: serialised once, without
+    re-validating our own output. Both the single and the batch endpoint build their answers here."""
+    return {
+        "customerID": customer_id,
+        "churn_probability": round(probability, 6),
+        "churn": churn,
+        "threshold": threshold,
+        "reasons": reasons,
+    }
 
 
 @dataclass(frozen=True)
@@ -111,6 +134,11 @@ class ChurnPredictor:
         reasons = [Reason(FEATURES[i], record[FEATURES[i]], round(impacts[i], 4)) for i in top]
         return Prediction(probability, probability >= self.threshold, reasons)
 
+    def record(self, prediction: Prediction, customer_id: str | None) -> dict[str, Any]:
+        """`predict_one`'s result in the API's JSON shape."""
+        reasons = [r.as_dict() for r in prediction.reasons]
+        return prediction_record(customer_id, prediction.probability, prediction.churn, self.threshold, reasons)
+
     def _explain_batch(
         self, columns: Mapping[str, Sequence[Any]], n_rows: int
     ) -> tuple[list[float], list[bool], list[list[str]], list[list[float]]]:
@@ -139,18 +167,14 @@ class ChurnPredictor:
         """Many customers at once, straight to the API's JSON shape (no intermediate objects): the
         batch endpoint's hot path. Returns the records and the probabilities (for the metrics)."""
         probabilities, labels, names, impacts = self._explain_batch(columns, n_rows)
-        threshold = self.threshold
         records = [
-            {
-                "customerID": ids[i],
-                "churn_probability": round(probabilities[i], 6),
-                "churn": labels[i],
-                "threshold": threshold,
-                "reasons": [
-                    {"field": f, "value": columns[f][i], "impact": v, "direction": RAISES if v > 0 else LOWERS}
-                    for f, v in zip(names[i], impacts[i], strict=True)
-                ],
-            }
+            prediction_record(
+                ids[i],
+                probabilities[i],
+                labels[i],
+                self.threshold,
+                [reason_record(f, columns[f][i], v) for f, v in zip(names[i], impacts[i], strict=True)],
+            )
             for i in range(n_rows)
         ]
         return records, probabilities

@@ -118,11 +118,10 @@ def screenshot(
     """Start the app, estimate a better-than-typical house in headless Chromium and save a screenshot."""
     from house_prices import app as app_module
     from mlshared.browser import screenshot_app
-    from mlshared.servers import free_port, streamlit_command
+    from mlshared.servers import streamlit_command
 
     model_file = (model or _outputs("full").models / MODEL_FILE).resolve()
     HousePricePredictor.load(model_file)  # fail early with the "train first" message
-    port = free_port()
 
     def estimate_a_better_house(page: Any) -> None:
         page.get_by_text("Adjust the house").wait_for(timeout=60_000)
@@ -135,7 +134,7 @@ def screenshot(
         page.wait_for_timeout(2000)  # let the chart finish rendering
 
     screenshot_app(
-        streamlit_command(app_module.__file__, port), port, output, estimate_a_better_house,
+        lambda port: streamlit_command(app_module.__file__, port), output, estimate_a_better_house,
         ready_path="/_stcore/health", env={app_module.MODEL_ENV: str(model_file)}, height=1500,
     )  # fmt: skip
     console.print(f"[green]Wrote[/] {output}")

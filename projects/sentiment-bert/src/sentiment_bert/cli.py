@@ -167,13 +167,13 @@ def screenshot(
     import sys
 
     from mlshared.browser import screenshot_app
-    from mlshared.servers import free_port
     from sentiment_bert.demo import EXAMPLES
     from sentiment_bert.inference import require_model_dir
 
     model_dir = require_model_dir((model or _layout(profile).model_dir).resolve(), profile)
-    port = free_port()
-    command = [sys.executable, "-m", "sentiment_bert", "app", "--port", str(port), "--model", str(model_dir)]
+
+    def command(port: int) -> list[str]:
+        return [sys.executable, "-m", "sentiment_bert", "app", "--port", str(port), "--model", str(model_dir)]
 
     def classify_an_example(page: Any) -> None:
         page.get_by_label("Sentence").first.fill(EXAMPLES[0])
@@ -182,7 +182,7 @@ def screenshot(
         page.locator(".token").first.wait_for(timeout=60_000)
         page.wait_for_timeout(1500)  # let the label bars finish animating
 
-    screenshot_app(command, port, output, classify_an_example, height=620, timeout_s=180)
+    screenshot_app(command, output, classify_an_example, height=620, timeout_s=180)
     console.print(f"[green]Wrote[/] {output}")
 
 

@@ -18,6 +18,7 @@ from sentiment_bert.inference import (
 )
 
 ONNX_FILES: dict[Variant, str] = {"onnx-fp32": "model.onnx", "onnx-int8": "model-int8.onnx"}
+TORCH_PRECISIONS: dict[Variant, Precision] = {"pytorch-fp32": "fp32", "pytorch-int8": "int8", "pytorch-bf16": "bf16"}
 
 
 def load_variant(variant: Variant, model_dir: Path, onnx_dir: Path, threads: int | None = None) -> EncoderClassifier:
@@ -25,8 +26,7 @@ def load_variant(variant: Variant, model_dir: Path, onnx_dir: Path, threads: int
     require_model_dir(model_dir)
     if variant in ONNX_FILES:
         return OnnxClassifier.load(onnx_dir / ONNX_FILES[variant], model_dir, threads=threads, name=variant)
-    precision: Precision = "int8" if variant == "pytorch-int8" else "bf16" if variant == "pytorch-bf16" else "fp32"
-    return TorchClassifier.load(model_dir, precision)
+    return TorchClassifier.load(model_dir, TORCH_PRECISIONS[variant])
 
 
 def predict_frame(classifier: EncoderClassifier, sentences: Sequence[str], batch_size: int = 32) -> pd.DataFrame:
