@@ -17,6 +17,7 @@ from sentiment_bert.data import (
     read_tsv,
     split_train,
     summary,
+    training_splits,
     validate,
 )
 
@@ -65,6 +66,15 @@ def test_train_limit_subsamples_training_rows_only(sst2_train: pd.DataFrame) -> 
     assert len(limited.train) == 1000
     pd.testing.assert_frame_equal(limited.validation, full.validation)  # same validation set either way
     assert abs(limited.train[LABEL].mean() - full.train[LABEL].mean()) < 0.01
+
+
+def test_refit_trains_on_every_row_and_holds_none_out(sst2_train: pd.DataFrame) -> None:
+    refit = training_splits(sst2_train, 1000, seed=42, train_limit=None, refit=True)
+    assert len(refit.train) == len(sst2_train) and refit.validation.empty and refit.phrases_removed == 0
+    limited = training_splits(sst2_train, 1000, seed=42, train_limit=2000, refit=True)
+    assert len(limited.train) == 2000 and abs(limited.train[LABEL].mean() - sst2_train[LABEL].mean()) < 0.01
+    held_out = training_splits(sst2_train, 300, seed=42, train_limit=None, refit=False)
+    pd.testing.assert_frame_equal(held_out.validation, split_train(sst2_train, 300, seed=42).validation)
 
 
 def test_test_set_is_never_part_of_training(sst2_train: pd.DataFrame, sst2_test: pd.DataFrame) -> None:

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
+from mlshared.params import deep_merge
+from mlshared.paths import OutputDirs
 from mlshared.reports import MetricsReport, read_report
 from sentiment_bert.config import Config
 from sentiment_bert.data import LABEL, TEXT
+from sentiment_bert.demo import about
 from sentiment_bert.evaluate import confident_mistakes, evaluate
 from sentiment_bert.inference import TorchClassifier, softmax_positive
 from sentiment_bert.layout import Layout
-from sentiment_bert.train import TRAINING_FILE, TrainResult
+from sentiment_bert.train import TRAINING_FILE, TrainResult, train
 
 pytestmark = pytest.mark.slow
 
@@ -99,3 +103,21 @@ def test_registered_mlflow_model_predicts_labels(trained: TrainResult, tiny_conf
     out = model.predict(pd.DataFrame({TEXT: ["a masterpiece .", "a waste of time ."]}))
     assert list(out.columns) == ["label", "p_positive"]
     assert set(out["label"]) <= {"positive", "negative"} and out["p_positive"].between(0, 1).all()
+
+
+def test_refit_trains_on_every_row_and_keeps_the_last_weights(tiny_config: Config, tmp_path: Path) -> None:
+    config = Config.model_validate(
+        deep_merge(tiny_config.model_dump(), {"data": {"refit": True, "train_limit": 320}, "train": {"max_steps": 20}})
+    )
+    outputs = OutputDirs(tmp_path, "test")
+    result = train(config, "test", outputs)
+    facts = result.summary
+    assert facts["refit"] and facts["validation"] is None and facts["validation_curve"] == []
+    assert facts["global_steps"] == 20 and facts["stopped_by"] == "completed" and facts["best_checkpoint_step"] is None
+    assert facts["train_rows"] == 320 and facts["validation_rows"] == 0
+    assert facts["baseline"]["validation_accuracy"] is None
+    assert "every row of the training file" in (result.model_dir / "README.md").read_text(encoding="utf-8")
+    assert "refit on every training row" in about(result.model_dir)
+    report = evaluate(config, "test", outputs)  # the report and figures need no validation split
+    assert report.metrics["validation"]["fine-tuned"] is None
+    assert (outputs.figures / "learning_curve.png").is_file()

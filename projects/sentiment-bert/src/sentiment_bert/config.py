@@ -21,6 +21,9 @@ VARIANTS: tuple[Variant, ...] = ("pytorch-fp32", "pytorch-int8", "pytorch-bf16",
 class DataConfig(StrictModel):
     validation_size: int = Field(1000, ge=50)
     train_limit: int | None = Field(None, ge=50)
+    # True: train on every row for `train.epochs` and keep the last weights (the final model). False: hold out
+    # the leak-free validation split, evaluate during training and keep the best checkpoint (choosing a recipe).
+    refit: bool = False
 
 
 class ModelConfig(StrictModel):

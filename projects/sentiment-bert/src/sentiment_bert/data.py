@@ -144,9 +144,27 @@ def split_train(frame: pd.DataFrame, validation_size: int, seed: int, train_limi
     keep[chosen] = False
     train = frame[keep]
     phrases_removed = int(len(frame) - keep.sum() - len(chosen))
-    if train_limit is not None and train_limit < len(train):
-        train, _ = train_test_split(train, train_size=train_limit, stratify=train[LABEL], random_state=seed)
-    return Splits(train.reset_index(drop=True), validation.reset_index(drop=True), phrases_removed)
+    return Splits(_limited(train, train_limit, seed), validation.reset_index(drop=True), phrases_removed)
+
+
+def refit_rows(frame: pd.DataFrame, seed: int, train_limit: int | None = None) -> Splits:
+    """Every row of train.tsv and no validation: the final fit, once the recipe (epochs, learning rate)
+    has been chosen on the leak-free split of `split_train`. Like refitting after cross-validation, it
+    gives the model the ~1,000 held-out review sentences and their ~9.8k phrases back."""
+    return Splits(_limited(frame, train_limit, seed), frame.iloc[:0].reset_index(drop=True), 0)
+
+
+def training_splits(
+    frame: pd.DataFrame, validation_size: int, seed: int, train_limit: int | None, refit: bool
+) -> Splits:
+    return refit_rows(frame, seed, train_limit) if refit else split_train(frame, validation_size, seed, train_limit)
+
+
+def _limited(frame: pd.DataFrame, train_limit: int | None, seed: int) -> pd.DataFrame:
+    """A stratified, seeded subsample of `train_limit` rows (all rows when None)."""
+    if train_limit is not None and train_limit < len(frame):
+        frame, _ = train_test_split(frame, train_size=train_limit, stratify=frame[LABEL], random_state=seed)
+    return frame.reset_index(drop=True)
 
 
 def summary(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, object]:

@@ -102,10 +102,12 @@ def about(model_dir: Path | None) -> str:
     if facts_file is None or not facts_file.is_file():
         return "Model facts unavailable (no training.json beside the weights)."
     facts = json.loads(facts_file.read_text(encoding="utf-8"))
+    validation = facts.get("validation")
+    scored = f"validation accuracy {validation['accuracy']:.3f}" if validation else "refit on every training row"
     return (
         f"Fine-tuned from `{facts['checkpoint']['base_model']}` on {facts['train_rows']:,} SST-2 sentences "
-        f"({facts['global_steps']} steps, max length {facts['max_length']}); validation accuracy "
-        f"{facts['validation']['accuracy']:.3f}. Test accuracy and behavioural tests: see the project README."
+        f"({facts['global_steps']} steps, max length {facts['max_length']}); {scored}. "
+        "Test accuracy and behavioural tests: see the project README."
     )
 
 

@@ -232,6 +232,17 @@ def _figures(y: np.ndarray, proba: dict[str, np.ndarray], facts: dict[str, Any],
                 marker_label="best checkpoint (kept)",
             )
         )
+    elif losses := facts.get("train_loss_curve"):  # a refit has no validation split: show what it optimised
+        figures.append(
+            plots.line(
+                [c["step"] for c in losses],
+                {"training loss (logged every few steps)": [c["loss"] for c in losses]},
+                folder / "learning_curve.png",
+                title="Training loss of the refit on every training row",
+                xlabel="optimizer step",
+                ylabel="cross-entropy",
+            )
+        )
     return figures
 
 

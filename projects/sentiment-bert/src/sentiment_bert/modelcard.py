@@ -62,7 +62,16 @@ def header(facts: CardFacts) -> dict[str, Any]:
 def render(facts: CardFacts) -> str:
     head = yaml.safe_dump(header(facts), sort_keys=False, allow_unicode=True).strip()
     hp = "\n".join(f"- `{k}`: {v}" for k, v in facts.hyperparameters.items())
-    val = ", ".join(f"{k} {v:.4f}" for k, v in facts.validation_metrics.items())
+    val = (
+        ", ".join(f"{k} {v:.4f}" for k, v in facts.validation_metrics.items())
+        if facts.validation_metrics
+        else "none held out; this is the refit on every row, with the recipe chosen beforehand on a leak-free split"
+    )
+    rows = (
+        f"with {facts.validation_rows:,} held out for early stopping"
+        if facts.validation_rows
+        else "every row of the training file (no early stopping: the last weights after the chosen epochs)"
+    )
     test = (
         ", ".join(f"{k} {v:.4f}" for k, v in facts.test_metrics.items())
         if facts.test_metrics
@@ -79,8 +88,8 @@ def render(facts: CardFacts) -> str:
 # sentiment-bert: {facts.base_model} fine-tuned on SST-2
 
 Binary sentiment (0 = negative, 1 = positive) for English sentences, fine-tuned from
-`{facts.base_model}` on {facts.train_rows:,} sentences of SST-2 (GLUE train), with
-{facts.validation_rows:,} held out for early stopping. Inputs are truncated to {facts.max_length} WordPiece tokens.
+`{facts.base_model}` on {facts.train_rows:,} sentences of SST-2 (GLUE train), {rows}.
+Inputs are truncated to {facts.max_length} WordPiece tokens.
 
 ## Results
 

@@ -1,9 +1,11 @@
 """Fine-tune the encoder with the transformers Trainer, fit the TF-IDF baseline, track and register.
 
-Seeded; dynamic padding (`DataCollatorWithPadding`) with length-grouped batches; early stopping on
-validation accuracy; gradient accumulation and max length from params; mixed precision only on a
-GPU; a wall-clock guard so a run on a shared CPU never overruns its budget. The best checkpoint is
-saved with its tokenizer and a model card; MLflow runs land in the store `mlshared.tracking` configures.
+Seeded; dynamic padding (`DataCollatorWithPadding`) with length-grouped batches; gradient accumulation
+and max length from params; mixed precision only on a GPU; a wall-clock guard so a run on a shared CPU
+never overruns its budget. Two modes, chosen by `data.refit`: with a validation split (choosing the
+recipe) it evaluates every `eval_steps`, stops early and keeps the best checkpoint; the refit trains on
+every row for the chosen epochs and keeps the last weights. The model is saved with its tokenizer and a
+model card; MLflow runs land in the store `mlshared.tracking` configures.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from mlshared.datasets import DataSettings, fingerprint
 from mlshared.paths import OutputDirs
 from sentiment_bert import baseline, checkpoint, modelcard
 from sentiment_bert.config import Config
-from sentiment_bert.data import DATASET, LABEL, LABELS, TEXT, TRAIN_FILE, Splits, load_train, split_train
+from sentiment_bert.data import DATASET, LABEL, LABELS, TEXT, TRAIN_FILE, Splits, load_train, training_splits
 from sentiment_bert.layout import Layout
 
 TRAINING_FILE = "training.json"  # beside the weights: what the model card and `evaluate` need
@@ -67,12 +69,12 @@ def compute_metrics(eval_pred: Any) -> dict[str, float]:
     return {"accuracy": float(accuracy_score(labels, predicted)), "f1": float(f1_score(labels, predicted))}
 
 
-def _callbacks(config: Config) -> list[Any]:
+def _callbacks(config: Config, evaluating: bool) -> list[Any]:
     from transformers import EarlyStoppingCallback, TrainerCallback
 
     class BudgetAndFinalEval(TrainerCallback):
-        """Evaluate and save on the last step (so it competes for "best"), and stop, evaluate and save
-        when the wall-clock budget is spent."""
+        """Stop when the wall-clock budget is spent; when evaluating, also evaluate and save then and on the
+        last step (so the last weights compete for "best")."""
 
         def __init__(self, minutes: float | None) -> None:
             self.minutes = minutes
@@ -89,9 +91,9 @@ def _callbacks(config: Config) -> list[Any]:
                 control.should_training_stop = True
                 console.print(
                     f"[yellow]Time budget of {self.minutes:g} min reached at step {state.global_step}[/]: "
-                    "evaluating, then keeping the best checkpoint."
+                    + ("evaluating, then keeping the best checkpoint." if evaluating else "keeping these weights.")
                 )
-            if over_budget or state.global_step >= state.max_steps:
+            if evaluating and (over_budget or state.global_step >= state.max_steps):
                 control.should_evaluate = True
                 control.should_save = True
 
@@ -105,14 +107,13 @@ def _callbacks(config: Config) -> list[Any]:
             if numeric and mlflow.active_run() is not None:
                 mlflow.log_metrics(numeric, step=state.global_step)
 
-    return [
-        EarlyStoppingCallback(early_stopping_patience=config.train.early_stopping_patience),
-        BudgetAndFinalEval(config.train.max_train_minutes),
-        MlflowMetrics(),
-    ]
+    early_stopping = [EarlyStoppingCallback(config.train.early_stopping_patience)] if evaluating else []
+    return [BudgetAndFinalEval(config.train.max_train_minutes), MlflowMetrics(), *early_stopping]
 
 
-def training_arguments(config: Config, output_dir: Path) -> Any:
+def training_arguments(config: Config, output_dir: Path, evaluating: bool = True) -> Any:
+    """`evaluating`: evaluate and checkpoint every `eval_steps` and load the best at the end; otherwise
+    (the refit) neither, and the last weights are the model."""
     import torch
     from transformers import TrainingArguments
 
@@ -130,14 +131,14 @@ def training_arguments(config: Config, output_dir: Path) -> Any:
         weight_decay=t.weight_decay,
         warmup_steps=t.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
         lr_scheduler_type="linear",
-        eval_strategy="steps",
+        eval_strategy="steps" if evaluating else "no",
         eval_steps=t.eval_steps,
-        save_strategy="steps",
+        save_strategy="steps" if evaluating else "no",
         save_steps=t.eval_steps,
         save_total_limit=2,
         save_only_model=True,  # we never resume: no optimizer state, a third of the disk
-        load_best_model_at_end=True,
-        metric_for_best_model="accuracy",
+        load_best_model_at_end=evaluating,
+        metric_for_best_model="accuracy" if evaluating else None,
         greater_is_better=True,
         logging_steps=max(1, min(50, t.eval_steps // 2)),
         train_sampling_strategy="group_by_length" if t.group_by_length else "random",
@@ -178,31 +179,32 @@ def fine_tune(config: Config, splits: Splits, layout: Layout, ckpt: checkpoint.C
         label2id={name: i for i, name in enumerate(LABELS)},
         local_files_only=ckpt.local_files_only,
     )
+    evaluating = len(splits.validation) > 0
     train_ds = tokenize(tokenizer, splits.train, config.model.max_length)
-    val_ds = tokenize(tokenizer, splits.validation, config.model.max_length)
-    callbacks = _callbacks(config)
+    val_ds = tokenize(tokenizer, splits.validation, config.model.max_length) if evaluating else None
+    callbacks = _callbacks(config, evaluating)
     trainer = Trainer(
         model=model,
-        args=training_arguments(config, layout.checkpoints),
+        args=training_arguments(config, layout.checkpoints, evaluating),
         data_collator=DataCollatorWithPadding(tokenizer),
         train_dataset=train_ds,
         eval_dataset=val_ds,
         processing_class=tokenizer,
-        compute_metrics=compute_metrics,
+        compute_metrics=compute_metrics if evaluating else None,
         callbacks=callbacks,
     )
     load_before = os.getloadavg()
     start = time.perf_counter()
     output = trainer.train()
     train_seconds = time.perf_counter() - start
-    best = trainer.evaluate()  # the best checkpoint is loaded back at the end
+    best = trainer.evaluate() if evaluating else None  # the best checkpoint is loaded back at the end
     layout.model_dir.mkdir(parents=True, exist_ok=True)
     trainer.save_model(str(layout.model_dir))  # weights, config and tokenizer
     shutil.rmtree(layout.checkpoints, ignore_errors=True)
 
     history = trainer.state.log_history
     evals = [h for h in history if "eval_accuracy" in h]
-    budget = callbacks[1]
+    budget = callbacks[0]
     stopped_early = output.global_step < trainer.state.max_steps  # patience can also run out on the last step
     stopped_by = "time budget" if budget.stopped_at_step else ("early stopping" if stopped_early else "completed")
     return {
@@ -212,8 +214,9 @@ def fine_tune(config: Config, splits: Splits, layout: Layout, ckpt: checkpoint.C
         "max_steps": int(trainer.state.max_steps),
         "epochs_completed": round(float(trainer.state.epoch or 0.0), 3),
         "stopped_by": stopped_by,
+        "refit": not evaluating,
         "best_checkpoint_step": _step_of(trainer.state.best_model_checkpoint),
-        "validation": {"accuracy": float(best["eval_accuracy"]), "f1": float(best["eval_f1"])},
+        "validation": {"accuracy": float(best["eval_accuracy"]), "f1": float(best["eval_f1"])} if best else None,
         "validation_curve": [
             {"step": int(h["step"]), "accuracy": float(h["eval_accuracy"]), "loss": float(h["eval_loss"])}
             for h in evals
@@ -243,10 +246,12 @@ def train(config: Config, profile: str, outputs: OutputDirs, settings: DataSetti
     outputs.ensure()
     layout = Layout(outputs)
     ckpt = checkpoint.resolve(config.model.checkpoint)  # before anything slow: an unreachable model fails fast
-    splits = split_train(load_train(settings), config.data.validation_size, config.seed, config.data.train_limit)
+    d = config.data
+    splits = training_splits(load_train(settings), d.validation_size, config.seed, d.train_limit, d.refit)
+    held_out = "no validation (refit on every row)" if d.refit else f"{len(splits.validation):,} validation"
     console.print(
-        f"SST-2: {len(splits.train):,} training and {len(splits.validation):,} validation sentences "
-        f"(seed {config.seed}); max length {config.model.max_length}; profile {profile}"
+        f"SST-2: {len(splits.train):,} training sentences, {held_out} (seed {config.seed}); "
+        f"max length {config.model.max_length}; profile {profile}"
     )
     with tracking.tracked_run(
         config.tracking.experiment,
@@ -258,10 +263,10 @@ def train(config: Config, profile: str, outputs: OutputDirs, settings: DataSetti
         with console.status("Fitting the TF-IDF + logistic-regression baseline"):
             tfidf = baseline.fit(splits.train, config.baseline, config.seed)
         baseline_seconds = time.perf_counter() - start
-        baseline_val = tfidf.predict_proba(splits.validation[TEXT].tolist())
-        baseline_val_acc = float(accuracy_score(splits.validation[LABEL], baseline_val >= 0.5))
+        baseline_val_acc = _accuracy_on_validation(tfidf, splits)
         tfidf.save(layout.baseline)
-        console.print(f"  baseline: validation accuracy {baseline_val_acc:.4f} ({baseline_seconds:.0f} s)")
+        scored = f"validation accuracy {baseline_val_acc:.4f}" if baseline_val_acc is not None else "fitted"
+        console.print(f"  baseline: {scored} ({baseline_seconds:.0f} s)")
 
         facts = fine_tune(config, splits, layout, ckpt)
         facts["baseline"] = {"validation_accuracy": baseline_val_acc, "train_seconds": round(baseline_seconds, 1)}
@@ -273,7 +278,7 @@ def train(config: Config, profile: str, outputs: OutputDirs, settings: DataSetti
         facts["hyperparameters"] = config.train.model_dump() | {"max_length": config.model.max_length}
         tracking.log_metrics(
             {
-                "validation": facts["validation"],
+                "validation": facts["validation"] or {},
                 "train_seconds": facts["train_seconds"],
                 "baseline_validation_accuracy": baseline_val_acc,
             }
@@ -284,11 +289,19 @@ def train(config: Config, profile: str, outputs: OutputDirs, settings: DataSetti
         registered = _log_model(config, layout, splits)
         if registered:
             console.print(f"Registered {registered.alias_uri} (version {registered.version})")
+    scored = f"validation accuracy {facts['validation']['accuracy']:.4f}" if facts["validation"] else "refit"
     console.print(
-        f"[green]Saved[/] {layout.model_dir}: validation accuracy {facts['validation']['accuracy']:.4f} after "
-        f"{facts['global_steps']} steps in {facts['train_seconds'] / 60:.1f} min ({facts['stopped_by']})"
+        f"[green]Saved[/] {layout.model_dir}: {scored} after {facts['global_steps']} steps in "
+        f"{facts['train_seconds'] / 60:.1f} min ({facts['stopped_by']})"
     )
     return TrainResult(layout.model_dir, layout.baseline, facts, facts["mlflow_run_id"])
+
+
+def _accuracy_on_validation(model: baseline.TfidfClassifier, splits: Splits) -> float | None:
+    if splits.validation.empty:
+        return None
+    proba = model.predict_proba(splits.validation[TEXT].tolist())
+    return float(accuracy_score(splits.validation[LABEL], proba >= 0.5))
 
 
 def write_card(model_dir: Path, facts: dict[str, Any], **extra: Any) -> Path:
@@ -301,7 +314,7 @@ def write_card(model_dir: Path, facts: dict[str, Any], **extra: Any) -> Path:
             validation_rows=facts["validation_rows"],
             train_seconds=facts["train_seconds"],
             hyperparameters=facts["hyperparameters"],
-            validation_metrics=facts["validation"],
+            validation_metrics=facts["validation"] or {},
             **extra,
         ),
     )
@@ -313,7 +326,7 @@ def _log_model(config: Config, layout: Layout, splits: Splits) -> tracking.Regis
     with console.status("Logging and registering the model in MLflow"):
         return log_classifier(
             layout.model_dir,
-            input_example=splits.validation[[TEXT]].head(3),
+            input_example=splits.train[[TEXT]].head(3),
             registered_name=config.tracking.registered_model,
             alias=config.tracking.alias,
         )
