@@ -16,7 +16,7 @@ from mlshared.reports import MetricsReport, read_report
 from sentiment_bert.config import Config
 from sentiment_bert.data import LABEL, TEXT
 from sentiment_bert.demo import about
-from sentiment_bert.evaluate import confident_mistakes, evaluate
+from sentiment_bert.evaluate import confident_mistakes, evaluate, selection_run
 from sentiment_bert.inference import TorchClassifier, softmax_positive
 from sentiment_bert.layout import Layout
 from sentiment_bert.train import TRAINING_FILE, TrainResult, train
@@ -105,19 +105,28 @@ def test_registered_mlflow_model_predicts_labels(trained: TrainResult, tiny_conf
     assert set(out["label"]) <= {"positive", "negative"} and out["p_positive"].between(0, 1).all()
 
 
-def test_refit_trains_on_every_row_and_keeps_the_last_weights(tiny_config: Config, tmp_path: Path) -> None:
-    config = Config.model_validate(
-        deep_merge(tiny_config.model_dump(), {"data": {"refit": True, "train_limit": 320}, "train": {"max_steps": 20}})
-    )
+def test_refit_trains_on_every_row_and_keeps_the_last_weights(
+    tiny_config: Config, tiny_layout: Layout, trained: TrainResult, tmp_path: Path
+) -> None:
+    # The same recipe as the `trained` fixture, which plays the select run that chose it.
+    config = Config.model_validate(deep_merge(tiny_config.model_dump(), {"data": {"refit": True, "train_limit": 320}}))
     outputs = OutputDirs(tmp_path, "test")
     result = train(config, "test", outputs)
     facts = result.summary
     assert facts["refit"] and facts["validation"] is None and facts["validation_curve"] == []
-    assert facts["global_steps"] == 20 and facts["stopped_by"] == "completed" and facts["best_checkpoint_step"] is None
-    assert facts["train_rows"] == 320 and facts["validation_rows"] == 0
+    assert facts["global_steps"] == config.train.max_steps and facts["stopped_by"] == "completed"
+    assert facts["best_checkpoint_step"] is None and facts["train_rows"] == 320 and facts["validation_rows"] == 0
     assert facts["baseline"]["validation_accuracy"] is None
     assert "every row of the training file" in (result.model_dir / "README.md").read_text(encoding="utf-8")
     assert "refit on every training row" in about(result.model_dir)
-    report = evaluate(config, "test", outputs)  # the report and figures need no validation split
+
+    report = evaluate(config, "test", outputs, selection_summary=tiny_layout.train_summary)
     assert report.metrics["validation"]["fine-tuned"] is None
+    selection = report.metrics["selection"]
+    assert selection["validation_accuracy_last"] == trained.summary["validation_curve"][-1]["accuracy"]
+    assert selection["train_rows"] == tiny_config.data.train_limit
     assert (outputs.figures / "learning_curve.png").is_file()
+    # A select run of another recipe is not presented as this model's evidence.
+    other = dict(facts, hyperparameters=dict(facts["hyperparameters"], learning_rate=1.0))
+    assert selection_run(other, tiny_layout.train_summary) is None
+    assert selection_run(facts, tiny_layout.train_summary) is not None

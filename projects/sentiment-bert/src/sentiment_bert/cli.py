@@ -71,7 +71,8 @@ def evaluate(profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEF
     """Score the test set (GLUE SST-2 dev): metrics, figures, confident mistakes, behavioural tests."""
     from sentiment_bert.evaluate import evaluate as run_evaluation
 
-    run_evaluation(config_module.load(params, profile), profile, config_module.outputs_for(profile))
+    selection = _layout("select").train_summary  # read only when the evaluated model is a refit
+    run_evaluation(config_module.load(params, profile), profile, config_module.outputs_for(profile), None, selection)
 
 
 @app.command()

@@ -91,11 +91,20 @@ def run_behaviour(
     return results
 
 
-def evaluate(config: Config, profile: str, outputs: OutputDirs, settings: DataSettings | None = None) -> MetricsReport:
+def evaluate(
+    config: Config,
+    profile: str,
+    outputs: OutputDirs,
+    settings: DataSettings | None = None,
+    selection_summary: Path | None = None,
+) -> MetricsReport:
+    """`selection_summary`: the train.json of the `select` run that chose a refit's recipe; its validation
+    curve goes into the report and the learning-curve figure (a refit has none of its own)."""
     outputs.ensure()
     layout = Layout(outputs)
     model_dir = require_model_dir(layout.model_dir, profile)
     facts = load_training_facts(model_dir)
+    selection = selection_run(facts, selection_summary)
     if not layout.baseline.is_file():
         raise UserError(f"No baseline at {layout.baseline}.", hint=f"Run `sentiment-bert train --profile {profile}`.")
     test = load_test(settings)
@@ -110,7 +119,8 @@ def evaluate(config: Config, profile: str, outputs: OutputDirs, settings: DataSe
     scores = {name: score(y, p, config.evaluate.bootstrap_resamples, config.seed) for name, p in proba.items()}
     mistakes = confident_mistakes(test, proba[FINE_TUNED], config.evaluate.mistakes)
     behaviours = run_behaviour({FINE_TUNED: classifier, BASELINE: tfidf}, config, sentences)
-    figures = _figures(y, proba, facts, outputs.figures, config.evaluate.calibration_bins)
+    bins = config.evaluate.calibration_bins
+    figures = _figures(y, proba, selection or facts, outputs.figures, bins, kept=selection is None)
     pd.DataFrame({TEXT: sentences, LABEL: y, "p_fine_tuned": proba[FINE_TUNED], "p_baseline": proba[BASELINE]}).to_csv(
         layout.predictions, index=False
     )
@@ -134,6 +144,7 @@ def evaluate(config: Config, profile: str, outputs: OutputDirs, settings: DataSe
         metrics={
             "test": scores,
             "validation": {FINE_TUNED: facts["validation"], BASELINE: facts["baseline"]["validation_accuracy"]},
+            "selection": _selection_summary(selection),
             "training": {
                 k: facts[k]
                 for k in (
@@ -207,7 +218,47 @@ def _table(scores: dict[str, dict[str, Any]], facts: dict[str, Any]) -> ResultsT
     )
 
 
-def _figures(y: np.ndarray, proba: dict[str, np.ndarray], facts: dict[str, Any], folder: Path, bins: int) -> list[Path]:
+# Keys of the training recipe that may differ between the select run and its refit.
+RUN_LENGTH_GUARDS = frozenset({"early_stopping_patience", "max_train_minutes"})
+
+
+def selection_run(facts: dict[str, Any], summary_path: Path | None) -> dict[str, Any] | None:
+    """The select run behind a refit, if it was made with the same recipe; None otherwise (with a warning)."""
+    if not facts.get("refit") or summary_path is None or not summary_path.is_file():
+        return None
+    selection: dict[str, Any] = json.loads(summary_path.read_text(encoding="utf-8"))
+
+    def recipe(run: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in run["hyperparameters"].items() if k not in RUN_LENGTH_GUARDS}
+
+    if selection.get("refit") or not selection.get("validation_curve") or recipe(selection) != recipe(facts):
+        console.print(
+            f"[yellow]{summary_path} is not a select run of this recipe[/]; the report leaves selection out. "
+            "Run `sentiment-bert train --profile select` to regenerate it."
+        )
+        return None
+    return selection
+
+
+def _selection_summary(selection: dict[str, Any] | None) -> dict[str, Any] | None:
+    if selection is None:
+        return None
+    curve = selection["validation_curve"]
+    return {
+        "validation_accuracy_last": curve[-1]["accuracy"],
+        "validation_accuracy_best": max(c["accuracy"] for c in curve),
+        "validation_rows": selection["validation_rows"],
+        "train_rows": selection["train_rows"],
+        "global_steps": selection["global_steps"],
+        "train_seconds": selection["train_seconds"],
+        "curve": [{"step": c["step"], "accuracy": c["accuracy"]} for c in curve],
+    }
+
+
+def _figures(
+    y: np.ndarray, proba: dict[str, np.ndarray], facts: dict[str, Any], folder: Path, bins: int, kept: bool
+) -> list[Path]:
+    """`facts`: the run whose curve is drawn; `kept`: its best checkpoint is the evaluated model (not a refit)."""
     figures = [
         plots.confusion_matrix(
             y, (proba[FINE_TUNED] >= 0.5).astype(int), folder / "confusion_matrix.png", labels=LABELS,
@@ -219,30 +270,21 @@ def _figures(y: np.ndarray, proba: dict[str, np.ndarray], facts: dict[str, Any],
         ),
     ]  # fmt: skip
     curve = facts.get("validation_curve") or []
-    if curve:
+    losses = facts.get("train_loss_curve") or []
+    if curve:  # what the kept checkpoint (or, for a refit, the recipe) was chosen on
+        x, name, ys = [c["step"] for c in curve], "validation accuracy", [c["accuracy"] for c in curve]
+        title = f"Validation accuracy during fine-tuning ({facts['train_rows']:,} rows)"
+        ylabel = "accuracy"
+    else:  # a refit holds nothing out: show what it optimised
+        x, name, ys = [c["step"] for c in losses], "training loss", [c["loss"] for c in losses]
+        title, ylabel = "Training loss of the refit on every training row", "cross-entropy"
+    if x:
         figures.append(
             plots.line(
-                [c["step"] for c in curve],
-                {"validation accuracy": [c["accuracy"] for c in curve]},
-                folder / "learning_curve.png",
-                title="Validation accuracy during fine-tuning",
-                xlabel="optimizer step",
-                ylabel="accuracy",
-                marker_x=facts.get("best_checkpoint_step"),
-                marker_label="best checkpoint (kept)",
+                x, {name: ys}, folder / "learning_curve.png", title=title, xlabel="optimizer step", ylabel=ylabel,
+                marker_x=facts.get("best_checkpoint_step") if kept else None, marker_label="best checkpoint (kept)",
             )
-        )
-    elif losses := facts.get("train_loss_curve"):  # a refit has no validation split: show what it optimised
-        figures.append(
-            plots.line(
-                [c["step"] for c in losses],
-                {"training loss (logged every few steps)": [c["loss"] for c in losses]},
-                folder / "learning_curve.png",
-                title="Training loss of the refit on every training row",
-                xlabel="optimizer step",
-                ylabel="cross-entropy",
-            )
-        )
+        )  # fmt: skip
     return figures
 
 
