@@ -248,10 +248,10 @@ def train(config: Config, profile: str, outputs: OutputDirs, settings: DataSetti
     ckpt = checkpoint.resolve(config.model.checkpoint)  # before anything slow: an unreachable model fails fast
     d = config.data
     splits = training_splits(load_train(settings), d.validation_size, config.seed, d.train_limit, d.refit)
-    held_out = "no validation (refit on every row)" if d.refit else f"{len(splits.validation):,} validation"
+    held_out = "no validation split (a refit)" if d.refit else f"{len(splits.validation):,} for validation"
     console.print(
-        f"SST-2: {len(splits.train):,} training sentences, {held_out} (seed {config.seed}); "
-        f"max length {config.model.max_length}; profile {profile}"
+        f"SST-2: {len(splits.train):,} sentences for training, {held_out}; seed {config.seed}, "
+        f"max length {config.model.max_length}, profile {profile}"
     )
     with tracking.tracked_run(
         config.tracking.experiment,
