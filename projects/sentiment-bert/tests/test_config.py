@@ -12,7 +12,7 @@ from mlshared.console import UserError
 from sentiment_bert import checkpoint
 from sentiment_bert import config as config_module
 from sentiment_bert.cli import PROJECT, app
-from sentiment_bert.config import VARIANTS
+from sentiment_bert.config import RUN_LENGTH_GUARDS, VARIANTS
 
 runner = CliRunner()
 
@@ -37,6 +37,15 @@ def test_full_and_quick_profiles_load() -> None:
     assert full.model.checkpoint == "default" and full.model.max_length == 64 and full.train.epochs == 3.0
     assert quick.train.max_steps > 0 and quick.data.train_limit is not None
     assert quick.tracking.alias == "candidate" and full.tracking.alias == "champion"
+
+
+def test_select_profile_evaluates_the_recipe_the_full_profile_refits() -> None:
+    full, select = config_module.load(profile="full"), config_module.load(profile="select")
+    assert full.data.refit and not select.data.refit
+    guards = set(RUN_LENGTH_GUARDS)
+    assert full.train.model_dump(exclude=guards) == select.train.model_dump(exclude=guards)
+    assert (full.seed, full.model, full.baseline) == (select.seed, select.model, select.baseline)
+    assert select.tracking.alias != full.tracking.alias  # a select run never takes the champion alias
 
 
 def test_a_typo_in_params_names_the_key(tmp_path: Path) -> None:

@@ -47,6 +47,11 @@ class TrainConfig(StrictModel):
     threads: int | None = Field(2, ge=1)
 
 
+# Training keys that may differ between a `select` run and the refit of its recipe: they only bound how long
+# a run with a validation split may go on.
+RUN_LENGTH_GUARDS = frozenset({"early_stopping_patience", "max_train_minutes"})
+
+
 class BaselineConfig(StrictModel):
     ngram_max: int = Field(2, ge=1, le=3)
     min_df: int = Field(2, ge=1)

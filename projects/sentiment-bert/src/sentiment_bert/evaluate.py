@@ -28,7 +28,7 @@ from mlshared.reports import (
 )
 from sentiment_bert import behaviour
 from sentiment_bert.baseline import TfidfClassifier
-from sentiment_bert.config import Config
+from sentiment_bert.config import RUN_LENGTH_GUARDS, Config
 from sentiment_bert.data import DATASET, LABEL, LABELS, TEST_FILE, TEXT, TRAIN_FILE, load_test, load_train, summary
 from sentiment_bert.inference import Classifier, TorchClassifier, require_model_dir
 from sentiment_bert.layout import Layout
@@ -216,10 +216,6 @@ def _table(scores: dict[str, dict[str, Any]], facts: dict[str, Any]) -> ResultsT
         rows=rows,
         caption=caption,
     )
-
-
-# Keys of the training recipe that may differ between the select run and its refit.
-RUN_LENGTH_GUARDS = frozenset({"early_stopping_patience", "max_train_minutes"})
 
 
 def selection_run(facts: dict[str, Any], summary_path: Path | None) -> dict[str, Any] | None:
