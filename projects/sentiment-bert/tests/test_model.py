@@ -35,6 +35,8 @@ def test_training_keeps_the_best_checkpoint_and_reports_it(trained: TrainResult,
     facts = trained.summary
     curve = facts["validation_curve"]
     assert curve, "validation was evaluated during training"
+    steps = [c["step"] for c in curve]
+    assert steps == sorted(set(steps)), "one point per evaluation step (the final re-evaluation is not one)"
     assert facts["validation"]["accuracy"] == pytest.approx(max(c["accuracy"] for c in curve))
     assert facts["global_steps"] <= tiny_config.train.max_steps
     assert facts["train_rows"] == tiny_config.data.train_limit
@@ -130,3 +132,15 @@ def test_refit_trains_on_every_row_and_keeps_the_last_weights(
     other = dict(facts, hyperparameters=dict(facts["hyperparameters"], learning_rate=1.0))
     assert selection_run(other, tiny_layout.train_summary) is None
     assert selection_run(facts, tiny_layout.train_summary) is not None
+
+
+def test_selection_curve_has_one_point_per_step_and_ignores_run_length_guards(tmp_path: Path) -> None:
+    recipe = {"learning_rate": 3e-5, "epochs": 3.0, "max_train_minutes": 60, "early_stopping_patience": 100}
+    curve = [{"step": 10, "accuracy": 0.6}, {"step": 20, "accuracy": 0.7}, {"step": 20, "accuracy": 0.8}]
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps({"refit": False, "hyperparameters": recipe, "validation_curve": curve}))
+    refit = {"refit": True, "hyperparameters": recipe | {"max_train_minutes": 40, "early_stopping_patience": 3}}
+    selection = selection_run(refit, path)
+    assert selection is not None
+    assert [c["accuracy"] for c in selection["validation_curve"]] == [0.6, 0.7]  # 0.8: the re-evaluated best
+    assert selection_run(refit | {"refit": False}, path) is None  # only a refit has a select run behind it

@@ -197,12 +197,12 @@ def fine_tune(config: Config, splits: Splits, layout: Layout, ckpt: checkpoint.C
     start = time.perf_counter()
     output = trainer.train()
     train_seconds = time.perf_counter() - start
+    history = list(trainer.state.log_history)  # before the re-evaluation below, which is not a point of the curve
     best = trainer.evaluate() if evaluating else None  # the best checkpoint is loaded back at the end
     layout.model_dir.mkdir(parents=True, exist_ok=True)
     trainer.save_model(str(layout.model_dir))  # weights, config and tokenizer
     shutil.rmtree(layout.checkpoints, ignore_errors=True)
 
-    history = trainer.state.log_history
     evals = [h for h in history if "eval_accuracy" in h]
     budget = callbacks[0]
     stopped_early = output.global_step < trainer.state.max_steps  # patience can also run out on the last step
