@@ -63,9 +63,11 @@ def render(facts: CardFacts) -> str:
     head = yaml.safe_dump(header(facts), sort_keys=False, allow_unicode=True).strip()
     hp = "\n".join(f"- `{k}`: {v}" for k, v in facts.hyperparameters.items())
     val = (
-        ", ".join(f"{k} {v:.4f}" for k, v in facts.validation_metrics.items())
+        "- Validation (held-out slice of train, used for model selection): "
+        + ", ".join(f"{k} {v:.4f}" for k, v in facts.validation_metrics.items())
         if facts.validation_metrics
-        else "none held out; this is the refit on every row, with the recipe chosen beforehand on a leak-free split"
+        else "- Validation: none; this model is the refit on every training row. Its recipe was chosen beforehand "
+        "on a leak-free held-out split (`sentiment-bert train --profile select`)."
     )
     rows = (
         f"with {facts.validation_rows:,} held out for early stopping"
@@ -93,7 +95,7 @@ Inputs are truncated to {facts.max_length} WordPiece tokens.
 
 ## Results
 
-- Validation (held-out slice of train, used for model selection): {val}
+{val}
 - Test (GLUE SST-2 dev, never used for training or selection): {test}
 
 Behavioural tests (CheckList-style, generated from templates in `sentiment_bert.behaviour`):
