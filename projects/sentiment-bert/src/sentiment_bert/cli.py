@@ -72,7 +72,8 @@ def evaluate(profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEF
     from sentiment_bert.evaluate import evaluate as run_evaluation
 
     selection = _layout("select").train_summary  # read only when the evaluated model is a refit
-    run_evaluation(config_module.load(params, profile), profile, config_module.outputs_for(profile), None, selection)
+    config, outputs = config_module.load(params, profile), config_module.outputs_for(profile)
+    run_evaluation(config, profile, outputs, selection_summary=selection)
 
 
 @app.command()

@@ -62,18 +62,17 @@ def header(facts: CardFacts) -> dict[str, Any]:
 def render(facts: CardFacts) -> str:
     head = yaml.safe_dump(header(facts), sort_keys=False, allow_unicode=True).strip()
     hp = "\n".join(f"- `{k}`: {v}" for k, v in facts.hyperparameters.items())
-    val = (
-        "- Validation (held-out slice of train, used for model selection): "
-        + ", ".join(f"{k} {v:.4f}" for k, v in facts.validation_metrics.items())
-        if facts.validation_metrics
-        else "- Validation: none; this model is the refit on every training row. Its recipe was chosen beforehand "
-        "on a leak-free held-out split (`sentiment-bert train --profile select`)."
-    )
-    rows = (
-        f"with {facts.validation_rows:,} held out for early stopping"
-        if facts.validation_rows
-        else "every row of the training file (no early stopping: the last weights after the chosen epochs)"
-    )
+    if facts.validation_rows:
+        rows = f"with {facts.validation_rows:,} held out for early stopping"
+        val = "- Validation (held-out slice of train, used for model selection): " + ", ".join(
+            f"{k} {v:.4f}" for k, v in facts.validation_metrics.items()
+        )
+    else:  # a refit
+        rows = "every row of the training file (no early stopping: the last weights after the chosen epochs)"
+        val = (
+            "- Validation: none; this model is the refit on every training row. Its recipe was chosen beforehand "
+            "on a leak-free held-out split (`sentiment-bert train --profile select`)."
+        )
     test = (
         ", ".join(f"{k} {v:.4f}" for k, v in facts.test_metrics.items())
         if facts.test_metrics

@@ -69,7 +69,8 @@ def compute_metrics(eval_pred: Any) -> dict[str, float]:
     return {"accuracy": float(accuracy_score(labels, predicted)), "f1": float(f1_score(labels, predicted))}
 
 
-def _callbacks(config: Config, evaluating: bool) -> list[Any]:
+def _callbacks(config: Config, evaluating: bool) -> tuple[Any, list[Any]]:
+    """The wall-clock budget callback (which records where it stopped) and every callback the Trainer gets."""
     from transformers import EarlyStoppingCallback, TrainerCallback
 
     class BudgetAndFinalEval(TrainerCallback):
@@ -107,8 +108,9 @@ def _callbacks(config: Config, evaluating: bool) -> list[Any]:
             if numeric and mlflow.active_run() is not None:
                 mlflow.log_metrics(numeric, step=state.global_step)
 
+    budget = BudgetAndFinalEval(config.train.max_train_minutes)
     early_stopping = [EarlyStoppingCallback(config.train.early_stopping_patience)] if evaluating else []
-    return [BudgetAndFinalEval(config.train.max_train_minutes), MlflowMetrics(), *early_stopping]
+    return budget, [budget, MlflowMetrics(), *early_stopping]
 
 
 def training_arguments(config: Config, output_dir: Path, evaluating: bool = True) -> Any:
@@ -182,7 +184,7 @@ def fine_tune(config: Config, splits: Splits, layout: Layout, ckpt: checkpoint.C
     evaluating = len(splits.validation) > 0
     train_ds = tokenize(tokenizer, splits.train, config.model.max_length)
     val_ds = tokenize(tokenizer, splits.validation, config.model.max_length) if evaluating else None
-    callbacks = _callbacks(config, evaluating)
+    budget, callbacks = _callbacks(config, evaluating)
     trainer = Trainer(
         model=model,
         args=training_arguments(config, layout.checkpoints, evaluating),
@@ -204,7 +206,6 @@ def fine_tune(config: Config, splits: Splits, layout: Layout, ckpt: checkpoint.C
     shutil.rmtree(layout.checkpoints, ignore_errors=True)
 
     evals = [h for h in history if "eval_accuracy" in h]
-    budget = callbacks[0]
     stopped_early = output.global_step < trainer.state.max_steps  # patience can also run out on the last step
     stopped_by = "time budget" if budget.stopped_at_step else ("early stopping" if stopped_early else "completed")
     return {
