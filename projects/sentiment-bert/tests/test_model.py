@@ -19,7 +19,7 @@ from sentiment_bert.demo import about
 from sentiment_bert.evaluate import confident_mistakes, evaluate, selection_run
 from sentiment_bert.inference import TorchClassifier, softmax_positive
 from sentiment_bert.layout import Layout
-from sentiment_bert.train import TRAINING_FILE, TrainResult, train
+from sentiment_bert.train import TRAINING_FILE, TailAverage, TrainResult, train
 
 pytestmark = pytest.mark.slow
 
@@ -33,6 +33,7 @@ def test_tiny_fine_tune_learns_well_above_chance(classifier: TorchClassifier, ss
 
 def test_training_keeps_the_best_checkpoint_and_reports_it(trained: TrainResult, tiny_config: Config) -> None:
     facts = trained.summary
+    assert facts["kept"] == "best checkpoint" and facts["weight_averaging"] is None
     curve = facts["validation_curve"]
     assert curve, "validation was evaluated during training"
     steps = [c["step"] for c in curve]
@@ -117,6 +118,7 @@ def test_refit_trains_on_every_row_and_keeps_the_last_weights(
     facts = result.summary
     assert facts["refit"] and facts["validation"] is None and facts["validation_curve"] == []
     assert facts["global_steps"] == config.train.max_steps and facts["stopped_by"] == "completed"
+    assert facts["kept"] == "last weights" and facts["weight_averaging"] is None
     assert facts["best_checkpoint_step"] is None and facts["train_rows"] == 320 and facts["validation_rows"] == 0
     assert facts["baseline"]["validation_accuracy"] is None
     assert "every row of the training file" in (result.model_dir / "README.md").read_text(encoding="utf-8")
@@ -132,6 +134,40 @@ def test_refit_trains_on_every_row_and_keeps_the_last_weights(
     other = dict(facts, hyperparameters=dict(facts["hyperparameters"], learning_rate=1.0))
     assert selection_run(other, tiny_layout.train_summary) is None
     assert selection_run(facts, tiny_layout.train_summary) is not None
+
+
+def test_tail_average_is_the_mean_of_the_snapshots_from_its_start_step() -> None:
+    import torch
+
+    tail = TailAverage(start_fraction=0.5, every=2)
+    tail.begin(max_steps=10)
+    model = torch.nn.Linear(2, 1)
+    for step in range(1, 11):
+        with torch.no_grad():
+            model.weight.fill_(float(step))
+        tail.maybe_snapshot(model, step, last=step == 10)
+    assert tail.start_step == 5 and tail.snapshots == 4  # steps 5, 7, 9 and the last one, 10
+    target = torch.nn.Linear(2, 1)
+    assert tail.copy_into(target)
+    assert torch.allclose(target.weight, torch.full_like(target.weight, (5 + 7 + 9 + 10) / 4))
+    untouched = target.weight.detach().clone()
+    assert not TailAverage(0.5, 2).copy_into(target)  # never reached its start: the model keeps its weights
+    assert torch.equal(target.weight, untouched)
+
+
+def test_refit_with_tail_averaging_keeps_the_average(tiny_config: Config, tmp_path: Path) -> None:
+    overrides = {
+        "data": {"refit": True, "train_limit": 160},
+        "train": {"max_steps": 20, "average_from": 0.5, "average_every": 5},
+        "tracking": {"registered_model": "sentiment-bert-averaged"},
+    }
+    config = Config.model_validate(deep_merge(tiny_config.model_dump(), overrides))
+    result = train(config, "test", OutputDirs(tmp_path, "test"))
+    facts = result.summary
+    assert facts["kept"] == "averaged weights" and facts["global_steps"] == 20
+    assert facts["weight_averaging"] == {"from_step": 10, "every_steps": 5, "snapshots": 3}  # steps 10, 15, 20
+    card = (result.model_dir / "README.md").read_text(encoding="utf-8")
+    assert "the average of 3 snapshots of the weights taken every 5 steps from step 10" in card
 
 
 def test_selection_curve_has_one_point_per_step_and_ignores_run_length_guards(tmp_path: Path) -> None:

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import time
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +21,7 @@ import numpy as np
 from mlshared.console import console, make_progress
 from mlshared.datasets import DataSettings
 from mlshared.reports import ResultsTable, markdown_table
+from sentiment_bert import cpu
 from sentiment_bert.config import Config, Variant
 from sentiment_bert.data import LABEL, TEXT, load_test
 from sentiment_bert.inference import EncoderClassifier, require_model_dir
@@ -41,26 +40,6 @@ def _time_batch1(classifier: EncoderClassifier, sentences: list[str]) -> list[fl
         classifier.predict_proba([sentence], batch_size=1)
         seconds.append(time.perf_counter() - start)
     return seconds
-
-
-def _cpuinfo_field(name: str) -> str | None:
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith(name):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return None
-
-
-def _cpu_model() -> str:
-    return _cpuinfo_field("model name") or platform.processor() or platform.machine()
-
-
-def _bf16_hardware() -> list[str]:
-    """The CPU's native bf16 matrix instructions (empty: bf16 is emulated and slow here)."""
-    flags = set((_cpuinfo_field("flags") or "").split())
-    return sorted(flags & {"amx_bf16", "avx512_bf16"})
 
 
 def bench(config: Config, layout: Layout, profile: str, settings: DataSettings | None = None) -> dict[str, Any]:
@@ -136,8 +115,8 @@ def bench(config: Config, layout: Layout, profile: str, settings: DataSettings |
         "fastest_within_budget": best["variant"],
         "results": results,
         "machine": {
-            "cpu": _cpu_model(),
-            "bf16_instructions": _bf16_hardware(),
+            "cpu": cpu.model_name(),
+            "bf16_instructions": cpu.bf16_instructions(),
             "cpu_count": os.cpu_count(),
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in load_after],

@@ -43,6 +43,12 @@ class TrainConfig(StrictModel):
     eval_steps: int = Field(300, ge=1)
     early_stopping_patience: int = Field(3, ge=1)
     group_by_length: bool = True
+    # Tail weight averaging: from this fraction of the optimizer steps on, the uniform average of the weights
+    # taken every `average_every` steps becomes the model (torch.optim.swa_utils.AveragedModel). None: off.
+    average_from: float | None = Field(None, gt=0, lt=1)
+    average_every: int = Field(50, ge=1)
+    # bfloat16 autocast on a CPU with AMX or AVX512-BF16 (a GPU uses bf16/fp16 whatever this says).
+    cpu_bf16: bool = False
     max_train_minutes: float | None = Field(36, gt=0)
     threads: int | None = Field(2, ge=1)
 

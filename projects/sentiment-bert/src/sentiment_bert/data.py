@@ -102,15 +102,9 @@ def _word_spans(sentence: str) -> set[str]:
     return {_padded(" ".join(words[i:j])) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
 
 
-def split_train(frame: pd.DataFrame, validation_size: int, seed: int, train_limit: int | None = None) -> Splits:
-    """Validation: whole sentences, stratified by label; training: every row that is not part of one.
-
-    SST-2's train.tsv holds ~8.5k review sentences *and* the phrases of their parse trees. A random
-    validation split is mostly phrases of training sentences (88.5% of 2,000 random rows occur
-    verbatim inside training rows), so it rewards memorisation: 0.94 validation accuracy against 0.89
-    on the test set. Here the validation rows are sentences that are part of no other row, and
-    training loses every phrase of them, like the GLUE split between train and dev.
-    """
+def validation_sentences(frame: pd.DataFrame, validation_size: int, seed: int) -> list[int]:
+    """Row positions of `validation_size` whole review sentences, stratified by label and seeded: sentences of
+    at least SENTENCE_MIN_WORDS words that occur inside no other row (see `split_train`)."""
     if validation_size >= len(frame):
         raise UserError(
             f"validation_size {validation_size} leaves no training rows out of {len(frame)}.",
@@ -138,9 +132,22 @@ def split_train(frame: pd.DataFrame, validation_size: int, seed: int, train_limi
             f"for a validation set of {validation_size}.",
             hint="Lower data.validation_size in params.yaml.",
         )
+    return chosen
+
+
+def split_train(frame: pd.DataFrame, validation_size: int, seed: int, train_limit: int | None = None) -> Splits:
+    """Validation: whole sentences, stratified by label; training: every row that is not part of one.
+
+    SST-2's train.tsv holds ~8.5k review sentences *and* the phrases of their parse trees. A random
+    validation split is mostly phrases of training sentences (88.5% of 2,000 random rows occur
+    verbatim inside training rows), so it rewards memorisation: 0.94 validation accuracy against 0.89
+    on the test set. Here the validation rows are sentences that are part of no other row, and
+    training loses every phrase of them, like the GLUE split between train and dev.
+    """
+    chosen = validation_sentences(frame, validation_size, seed)
     validation = frame.iloc[chosen]
     inside_validation: set[str] = set().union(*(_word_spans(t) for t in validation[TEXT]))
-    keep = np.fromiter((p not in inside_validation for p in padded), dtype=bool, count=len(padded))
+    keep = np.fromiter((_padded(t) not in inside_validation for t in frame[TEXT]), dtype=bool, count=len(frame))
     keep[chosen] = False
     train = frame[keep]
     phrases_removed = int(len(frame) - keep.sum() - len(chosen))

@@ -26,7 +26,7 @@ import numpy as np
 from mlshared.console import UserError, console
 from mlshared.datasets import DataSettings
 from sentiment_bert.config import Config
-from sentiment_bert.data import TEXT, load_train, split_train
+from sentiment_bert.data import TEXT, load_train, validation_sentences
 from sentiment_bert.inference import OnnxClassifier, TorchClassifier, require_model_dir
 from sentiment_bert.layout import Layout
 
@@ -145,8 +145,9 @@ def parity(model_dir: Path, onnx_path: Path, sentences: list[str]) -> dict[str, 
 
 def export(config: Config, layout: Layout, settings: DataSettings | None = None) -> dict[str, Any]:
     model_dir = require_model_dir(layout.model_dir, layout.outputs.profile)
-    splits = split_train(load_train(settings), config.data.validation_size, config.seed, config.data.train_limit)
-    sentences = splits.validation[TEXT].head(config.export.parity_sentences).tolist()
+    frame = load_train(settings)
+    rows = validation_sentences(frame, config.data.validation_size, config.seed)[: config.export.parity_sentences]
+    sentences = frame[TEXT].take(rows).tolist()  # parity compares logits, not labels: real sentences suffice
 
     start = time.perf_counter()
     with console.status(f"Exporting {model_dir.name} to ONNX (opset {config.export.opset})"):

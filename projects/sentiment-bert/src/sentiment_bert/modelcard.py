@@ -25,6 +25,7 @@ class CardFacts:
     train_seconds: float
     hyperparameters: Mapping[str, Any]
     validation_metrics: Mapping[str, float]
+    weights: str = ""  # which weights are the model, in words (see train.kept_weights)
     test_metrics: Mapping[str, float] = field(default_factory=dict)
     behaviour_pass_rates: Mapping[str, float] = field(default_factory=dict)
 
@@ -63,12 +64,12 @@ def render(facts: CardFacts) -> str:
     head = yaml.safe_dump(header(facts), sort_keys=False, allow_unicode=True).strip()
     hp = "\n".join(f"- `{k}`: {v}" for k, v in facts.hyperparameters.items())
     if facts.validation_rows:
-        rows = f"with {facts.validation_rows:,} held out for early stopping"
+        rows = f"with {facts.validation_rows:,} held out for early stopping; the model is {facts.weights}"
         val = "- Validation (held-out slice of train, used for model selection): " + ", ".join(
             f"{k} {v:.4f}" for k, v in facts.validation_metrics.items()
         )
     else:  # a refit
-        rows = "every row of the training file (no early stopping: the last weights after the chosen epochs)"
+        rows = f"every row of the training file (no early stopping); the model is {facts.weights}"
         val = (
             "- Validation: none; this model is the refit on every training row. Its recipe was chosen beforehand "
             "on a leak-free held-out split (`sentiment-bert train --profile select`)."

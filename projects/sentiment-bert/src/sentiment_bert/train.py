@@ -4,7 +4,8 @@ Seeded; dynamic padding (`DataCollatorWithPadding`) with length-grouped batches;
 and max length from params; mixed precision only on a GPU; a wall-clock guard so a run on a shared CPU
 never overruns its budget. Two modes, chosen by `data.refit`: with a validation split (choosing the
 recipe) it evaluates every `eval_steps`, stops early and keeps the best checkpoint; the refit trains on
-every row for the chosen epochs and keeps the last weights. The model is saved with its tokenizer and a
+every row for the chosen epochs and keeps the last weights. Either mode can instead keep the average of
+the weights over the tail of the schedule (`train.average_from`). The model is saved with its tokenizer and a
 model card; MLflow runs land in the store `mlshared.tracking` configures.
 """
 
@@ -26,7 +27,7 @@ from mlshared import tracking
 from mlshared.console import console
 from mlshared.datasets import DataSettings, fingerprint
 from mlshared.paths import OutputDirs
-from sentiment_bert import baseline, checkpoint, modelcard
+from sentiment_bert import baseline, checkpoint, cpu, modelcard
 from sentiment_bert.config import Config
 from sentiment_bert.data import DATASET, LABEL, LABELS, TEXT, TRAIN_FILE, Splits, load_train, training_splits
 from sentiment_bert.layout import Layout
@@ -69,7 +70,42 @@ def compute_metrics(eval_pred: Any) -> dict[str, float]:
     return {"accuracy": float(accuracy_score(labels, predicted)), "f1": float(f1_score(labels, predicted))}
 
 
-def _callbacks(config: Config, evaluating: bool) -> tuple[Any, list[Any]]:
+class TailAverage:
+    """Uniform average of the weights over the tail of the schedule (SWA-style, without its learning-rate
+    change): the last weights of one run swing with the last few hundred batches, their average does not."""
+
+    def __init__(self, start_fraction: float, every: int) -> None:
+        self.start_fraction = start_fraction
+        self.every = every
+        self.start_step: int | None = None
+        self.averaged: Any = None  # torch.optim.swa_utils.AveragedModel, built at the first snapshot
+        self.snapshots = 0
+
+    def begin(self, max_steps: int) -> None:
+        self.start_step = max(1, round(self.start_fraction * max_steps))
+
+    def maybe_snapshot(self, model: Any, step: int, last: bool) -> None:
+        """Every `every` steps from the start step on, and on the last step."""
+        if self.start_step is None or step < self.start_step:
+            return
+        if (step - self.start_step) % self.every and not last:
+            return
+        from torch.optim.swa_utils import AveragedModel
+
+        if self.averaged is None:
+            self.averaged = AveragedModel(model)
+        self.averaged.update_parameters(model)
+        self.snapshots += 1
+
+    def copy_into(self, model: Any) -> bool:
+        """Load the average into `model`; False (model untouched) if no snapshot was taken."""
+        if self.averaged is None:
+            return False
+        model.load_state_dict(self.averaged.module.state_dict())
+        return True
+
+
+def _callbacks(config: Config, evaluating: bool, tail: TailAverage | None = None) -> tuple[Any, list[Any]]:
     """The wall-clock budget callback (which records where it stopped) and every callback the Trainer gets."""
     from transformers import EarlyStoppingCallback, TrainerCallback
 
@@ -108,9 +144,24 @@ def _callbacks(config: Config, evaluating: bool) -> tuple[Any, list[Any]]:
             if numeric and mlflow.active_run() is not None:
                 mlflow.log_metrics(numeric, step=state.global_step)
 
+    class TailAveraging(TrainerCallback):
+        """Feeds `tail` the weights after each optimizer step (the last step too, when the schedule or the time
+        budget ends the run)."""
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if tail is not None:
+                tail.begin(state.max_steps)
+
+        def on_step_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+            if tail is not None and model is not None:
+                last = state.global_step >= state.max_steps or control.should_training_stop
+                tail.maybe_snapshot(model, state.global_step, last)
+
     budget = BudgetAndFinalEval(config.train.max_train_minutes)
     early_stopping = [EarlyStoppingCallback(config.train.early_stopping_patience)] if evaluating else []
-    return budget, [budget, MlflowMetrics(), *early_stopping]
+    averaging = [TailAveraging()] if tail is not None else []
+    # Averaging after the budget and early stopping: it sees whether this step is the last one.
+    return budget, [budget, MlflowMetrics(), *early_stopping, *averaging]
 
 
 def training_arguments(config: Config, output_dir: Path, evaluating: bool = True) -> Any:
@@ -121,7 +172,7 @@ def training_arguments(config: Config, output_dir: Path, evaluating: bool = True
 
     t = config.train
     gpu = torch.cuda.is_available()
-    bf16 = gpu and torch.cuda.is_bf16_supported()
+    bf16 = torch.cuda.is_bf16_supported() if gpu else t.cpu_bf16
     return TrainingArguments(
         output_dir=str(output_dir),
         num_train_epochs=t.epochs,
@@ -167,6 +218,11 @@ def fine_tune(config: Config, splits: Splits, layout: Layout, ckpt: checkpoint.C
     )
     from transformers.utils import logging as hf_logging
 
+    if config.train.cpu_bf16 and not torch.cuda.is_available() and not cpu.bf16_instructions():
+        console.print(
+            "[yellow]train.cpu_bf16 is on, but this CPU has no AMX or AVX512-BF16[/]: bfloat16 is emulated and "
+            "training will be slower than fp32. Set train.cpu_bf16: false in params.yaml."
+        )
     hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]  # the "newly initialised classifier" notice is expected
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
@@ -184,7 +240,9 @@ def fine_tune(config: Config, splits: Splits, layout: Layout, ckpt: checkpoint.C
     evaluating = len(splits.validation) > 0
     train_ds = tokenize(tokenizer, splits.train, config.model.max_length)
     val_ds = tokenize(tokenizer, splits.validation, config.model.max_length) if evaluating else None
-    budget, callbacks = _callbacks(config, evaluating)
+    t = config.train
+    tail = TailAverage(t.average_from, t.average_every) if t.average_from is not None else None
+    budget, callbacks = _callbacks(config, evaluating, tail)
     trainer = Trainer(
         model=model,
         args=training_arguments(config, layout.checkpoints, evaluating),
@@ -200,7 +258,11 @@ def fine_tune(config: Config, splits: Splits, layout: Layout, ckpt: checkpoint.C
     output = trainer.train()
     train_seconds = time.perf_counter() - start
     history = list(trainer.state.log_history)  # before the re-evaluation below, which is not a point of the curve
-    best = trainer.evaluate() if evaluating else None  # the best checkpoint is loaded back at the end
+    averaged = tail is not None and tail.copy_into(trainer.model)  # replaces the best checkpoint or last weights
+    if tail is not None and not averaged:
+        console.print("[yellow]The run ended before weight averaging started[/]: keeping the usual weights.")
+    kept = "averaged weights" if averaged else ("best checkpoint" if evaluating else "last weights")
+    best = trainer.evaluate() if evaluating else None  # of the kept weights
     layout.model_dir.mkdir(parents=True, exist_ok=True)
     trainer.save_model(str(layout.model_dir))  # weights, config and tokenizer
     shutil.rmtree(layout.checkpoints, ignore_errors=True)
@@ -216,7 +278,11 @@ def fine_tune(config: Config, splits: Splits, layout: Layout, ckpt: checkpoint.C
         "epochs_completed": round(float(trainer.state.epoch or 0.0), 3),
         "stopped_by": stopped_by,
         "refit": not evaluating,
-        "best_checkpoint_step": _step_of(trainer.state.best_model_checkpoint),
+        "kept": kept,
+        "best_checkpoint_step": None if averaged else _step_of(trainer.state.best_model_checkpoint),
+        "weight_averaging": (
+            {"from_step": tail.start_step, "every_steps": tail.every, "snapshots": tail.snapshots} if tail else None
+        ),
         "validation": {"accuracy": float(best["eval_accuracy"]), "f1": float(best["eval_f1"])} if best else None,
         "validation_curve": [
             {"step": int(h["step"]), "accuracy": float(h["eval_accuracy"]), "loss": float(h["eval_loss"])}
@@ -316,9 +382,23 @@ def write_card(model_dir: Path, facts: dict[str, Any], **extra: Any) -> Path:
             train_seconds=facts["train_seconds"],
             hyperparameters=facts["hyperparameters"],
             validation_metrics=facts["validation"] or {},
+            weights=kept_weights(facts),
             **extra,
         ),
     )
+
+
+def kept_weights(facts: dict[str, Any]) -> str:
+    """Which weights a run kept, in words, for the model card."""
+    averaging = facts.get("weight_averaging")
+    if facts.get("kept") == "averaged weights" and averaging:
+        return (
+            f"the average of {averaging['snapshots']} snapshots of the weights taken every "
+            f"{averaging['every_steps']} steps from step {averaging['from_step']:,} to the last"
+        )
+    if facts.get("refit"):
+        return "the last weights after the chosen epochs"
+    return "the best checkpoint on validation"
 
 
 def _log_model(config: Config, layout: Layout, splits: Splits) -> tracking.RegisteredModel | None:
