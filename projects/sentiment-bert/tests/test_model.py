@@ -170,7 +170,7 @@ def test_refit_with_tail_averaging_keeps_the_average(tiny_config: Config, tmp_pa
     assert "the average of 3 snapshots of the weights taken every 5 steps from step 10" in card
 
 
-def test_selection_curve_has_one_point_per_step_and_ignores_run_length_guards(tmp_path: Path) -> None:
+def test_selection_run_matches_recipes_not_run_length_guards(tmp_path: Path) -> None:
     recipe = {"learning_rate": 3e-5, "epochs": 3.0, "max_train_minutes": 60, "early_stopping_patience": 100}
     curve = [{"step": 10, "accuracy": 0.6}, {"step": 20, "accuracy": 0.7}, {"step": 20, "accuracy": 0.8}]
     path = tmp_path / "train.json"
@@ -180,3 +180,10 @@ def test_selection_curve_has_one_point_per_step_and_ignores_run_length_guards(tm
     assert selection is not None
     assert [c["accuracy"] for c in selection["validation_curve"]] == [0.6, 0.7]  # 0.8: the re-evaluated best
     assert selection_run(refit | {"refit": False}, path) is None  # only a refit has a select run behind it
+    # A refit recorded before a recipe key existed matches a select run that records the key's default...
+    newer = {"refit": False, "hyperparameters": recipe | {"cpu_bf16": False}, "validation_curve": curve}
+    path.write_text(json.dumps(newer))
+    assert selection_run(refit, path) is not None
+    # ...and not one that changed it.
+    path.write_text(json.dumps(newer | {"hyperparameters": recipe | {"cpu_bf16": True}}))
+    assert selection_run(refit, path) is None

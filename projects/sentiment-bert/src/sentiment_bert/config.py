@@ -80,10 +80,19 @@ class BenchConfig(StrictModel):
     max_accuracy_drop: float = Field(0.01, ge=0)
 
 
+Int8Operator = Literal["MatMul", "Attention"]
+
+
+def _matmul_only() -> list[Int8Operator]:
+    return ["MatMul"]
+
+
 class ExportConfig(StrictModel):
     opset: int = Field(17, ge=14)
     parity_sentences: int = Field(256, ge=8)
     parity_atol: float = Field(1e-3, gt=0)
+    int8_operators: list[Int8Operator] = Field(default_factory=_matmul_only, min_length=1)
+    int8_per_channel: bool = True
 
 
 class Config(StrictModel):

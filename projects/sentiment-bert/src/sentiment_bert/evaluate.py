@@ -28,7 +28,7 @@ from mlshared.reports import (
 )
 from sentiment_bert import behaviour
 from sentiment_bert.baseline import TfidfClassifier
-from sentiment_bert.config import RUN_LENGTH_GUARDS, Config
+from sentiment_bert.config import RUN_LENGTH_GUARDS, Config, TrainConfig
 from sentiment_bert.data import DATASET, LABEL, LABELS, TEST_FILE, TEXT, TRAIN_FILE, load_test, load_train, summary
 from sentiment_bert.inference import Classifier, TorchClassifier, require_model_dir
 from sentiment_bert.layout import Layout
@@ -225,7 +225,9 @@ def selection_run(facts: dict[str, Any], summary_path: Path | None) -> dict[str,
     selection: dict[str, Any] = json.loads(summary_path.read_text(encoding="utf-8"))
 
     def recipe(run: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in run["hyperparameters"].items() if k not in RUN_LENGTH_GUARDS}
+        # A key added to TrainConfig after a run was recorded takes its default: the behaviour that run had.
+        filled = TrainConfig().model_dump() | run["hyperparameters"]
+        return {k: v for k, v in filled.items() if k not in RUN_LENGTH_GUARDS}
 
     if selection.get("refit") or not selection.get("validation_curve") or recipe(selection) != recipe(facts):
         console.print(

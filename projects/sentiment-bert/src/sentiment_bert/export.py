@@ -5,8 +5,9 @@ is the graph ONNX Runtime's transformer optimizer recognises, fusing each layer'
 `Attention` op, the embeddings into `EmbedLayerNormalization`, residual + LayerNorm into
 `SkipLayerNormalization` and the GELU into `BiasGelu` (from 235 nodes to 49). The torch.export-based
 exporter (dynamo) writes a graph whose attention the optimizer does not fuse (measured: 0 of 6),
-which made ONNX fp32 slower than PyTorch at batch 32. `quantize_dynamic` then stores the MatMul and
-Attention weights as int8 and quantises activations on the fly, which needs no calibration data.
+which made ONNX fp32 slower than PyTorch at batch 32. `quantize_dynamic` then stores the weights of the
+operators in `export.int8_operators` as int8 (per output channel when `export.int8_per_channel`) and
+quantises activations on the fly, which needs no calibration data.
 The export is refused when the fp32 graph's logits differ from PyTorch's by more than
 `export.parity_atol`.
 """
@@ -18,6 +19,7 @@ import logging
 import time
 import warnings
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -101,9 +103,9 @@ def fused_operators(path: Path) -> dict[str, int]:
     return {op: counts[op] for op in FUSED_OPS if counts[op]}
 
 
-def quantize_int8(source: Path, target: Path) -> Path:
-    """Dynamic int8 quantisation of the MatMul and fused Attention weights (activations quantised per batch
-    at run time)."""
+def quantize_int8(source: Path, target: Path, operators: Sequence[str], per_channel: bool) -> Path:
+    """Dynamic int8 quantisation of the weights of `operators` (activations quantised per batch at run time);
+    `per_channel`: one scale per output channel instead of one per tensor."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -115,7 +117,8 @@ def quantize_int8(source: Path, target: Path) -> Path:
             str(source),
             str(target),
             weight_type=QuantType.QInt8,
-            op_types_to_quantize=["MatMul", "Attention"],
+            per_channel=per_channel,
+            op_types_to_quantize=list(operators),
             # ONNX shape inference cannot type the outputs of the fused com.microsoft ops; they are float.
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
@@ -161,7 +164,7 @@ def export(config: Config, layout: Layout, settings: DataSettings | None = None)
             hint="Try another opset (export.opset in params.yaml) or report the torch/onnxruntime versions.",
         )
     with console.status("Quantising the ONNX graph to dynamic int8"):
-        quantize_int8(layout.onnx_fp32, layout.onnx_int8)
+        quantize_int8(layout.onnx_fp32, layout.onnx_int8, config.export.int8_operators, config.export.int8_per_channel)
     int8 = parity(model_dir, layout.onnx_int8, sentences)
     fp32["megabytes"], int8["megabytes"] = _megabytes(layout.onnx_fp32), _megabytes(layout.onnx_int8)
     summary = {
@@ -169,6 +172,7 @@ def export(config: Config, layout: Layout, settings: DataSettings | None = None)
         "fused_operators": fused_operators(layout.onnx_fp32),
         "export_seconds": round(export_seconds, 1),
         "parity_sentences": len(sentences),
+        "int8": {"operators": config.export.int8_operators, "per_channel": config.export.int8_per_channel},
         "onnx_fp32": fp32,
         "onnx_int8": int8,
     }

@@ -107,8 +107,8 @@ class TorchClassifier(EncoderClassifier):
     """The fine-tuned transformers model in eval mode at one of three precisions:
 
     - `fp32`: the reference.
-    - `int8`: dynamic int8 quantisation of the Linear layers (torch.ao; deprecated upstream in favour
-      of torchao, still the stock CPU path).
+    - `int8`: dynamic int8 quantisation of the Linear layers with per-output-channel weight scales
+      (torch.ao; deprecated upstream in favour of torchao, still the stock CPU path).
     - `bf16`: weights and activations in bfloat16. On CPUs with AMX or AVX512-BF16 (Intel Sapphire
       Rapids and later, AMD Zen 4) oneDNN runs the matrix products in hardware bf16; elsewhere it is
       emulated and slower than fp32, which `bench` would show.
@@ -132,8 +132,9 @@ class TorchClassifier(EncoderClassifier):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)  # torch.ao -> torchao migration notice
                 warnings.filterwarnings("ignore", "torch.quantize_per_tensor", UserWarning)
+                per_channel = torch.ao.quantization.per_channel_dynamic_qconfig
                 model = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
-                    model, {torch.nn.Linear}, dtype=torch.qint8
+                    model, {torch.nn.Linear: per_channel}, dtype=torch.qint8
                 )
         elif precision == "bf16":
             model = model.to(torch.bfloat16)
