@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from mlshared.console import UserError
 from mlshared.params import deep_merge
 from mlshared.paths import OutputDirs
 from mlshared.reports import MetricsReport, read_report
@@ -18,6 +19,7 @@ from sentiment_bert.data import LABEL, TEXT
 from sentiment_bert.demo import about
 from sentiment_bert.evaluate import confident_mistakes, evaluate, selection_run
 from sentiment_bert.inference import TorchClassifier, softmax_positive
+from sentiment_bert.int8_choice import choose_int8
 from sentiment_bert.layout import Layout
 from sentiment_bert.train import TRAINING_FILE, TailAverage, TrainResult, train
 
@@ -123,6 +125,8 @@ def test_refit_trains_on_every_row_and_keeps_the_last_weights(
     assert facts["baseline"]["validation_accuracy"] is None
     assert "every row of the training file" in (result.model_dir / "README.md").read_text(encoding="utf-8")
     assert "refit on every training row" in about(result.model_dir)
+    with pytest.raises(UserError, match="no held-out sentences"):  # int8 is chosen on a model that held some out
+        choose_int8(config, Layout(outputs))
 
     report = evaluate(config, "test", outputs, selection_summary=tiny_layout.train_summary)
     assert report.metrics["validation"]["fine-tuned"] is None

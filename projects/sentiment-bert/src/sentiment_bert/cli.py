@@ -1,4 +1,4 @@
-"""`sentiment-bert` command line: train, evaluate, export, bench, predict, app, screenshot, run."""
+"""`sentiment-bert` command line: train, evaluate, export, int8-choice, bench, predict, app, screenshot, run."""
 
 from __future__ import annotations
 
@@ -83,6 +83,15 @@ def export(profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAU
     from sentiment_bert.export import export as run_export
 
     run_export(config_module.load(params, profile), _layout(profile))
+
+
+@app.command("int8-choice")
+@friendly_errors
+def int8_choice(profile: ProfileOpt = "select", params: ParamsOpt = config_module.DEFAULT_PARAMS) -> None:
+    """Score the int8 configurations on the held-out validation sentences of a non-refit model (the select run's)."""
+    from sentiment_bert.int8_choice import choose_int8
+
+    choose_int8(config_module.load(params, profile), _layout(profile))
 
 
 @app.command()

@@ -103,6 +103,20 @@ def require_model_dir(model_dir: Path, profile: str = "full") -> Path:
     return model_dir
 
 
+def quantize_linear_int8(model: Any, per_channel: bool = True) -> Any:
+    """Dynamic int8 of every Linear layer; `per_channel`: a weight scale per output channel (chosen on
+    validation by `sentiment-bert int8-choice`), otherwise one per tensor."""
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch.ao -> torchao migration notice
+        warnings.filterwarnings("ignore", "torch.quantize_per_tensor", UserWarning)
+        spec: Any = (
+            {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig} if per_channel else {torch.nn.Linear}
+        )
+        return torch.ao.quantization.quantize_dynamic(model, spec, dtype=torch.qint8)  # type: ignore[no-untyped-call]
+
+
 class TorchClassifier(EncoderClassifier):
     """The fine-tuned transformers model in eval mode at one of three precisions:
 
@@ -129,13 +143,7 @@ class TorchClassifier(EncoderClassifier):
         extra = {"attn_implementation": attention} if attention else {}
         model = AutoModelForSequenceClassification.from_pretrained(str(model_dir), **extra).eval()
         if precision == "int8":
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)  # torch.ao -> torchao migration notice
-                warnings.filterwarnings("ignore", "torch.quantize_per_tensor", UserWarning)
-                per_channel = torch.ao.quantization.per_channel_dynamic_qconfig
-                model = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
-                    model, {torch.nn.Linear: per_channel}, dtype=torch.qint8
-                )
+            model = quantize_linear_int8(model)
         elif precision == "bf16":
             model = model.to(torch.bfloat16)
         return cls(model, load_tokenizer(model_dir), f"pytorch-{precision}")

@@ -1,0 +1,129 @@
+"""Choose the int8 configuration on validation sentences, never on the test set.
+
+Dynamic int8 has a few knobs that move accuracy by more than a point on this model: which ONNX operators
+are quantised (the MatMuls only, or the fused Attention ops too) and whether weights get one scale per
+tensor or one per output channel. `sentiment-bert int8-choice --profile select` scores each candidate on
+the held-out split of a model that never trained on it (the select run's), against that model's fp32
+accuracy, and writes the table to the profile's reports (`int8_choice.json`). The winner goes into
+`export.int8_*` in params.yaml by hand, with the numbers beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlshared.console import UserError, console, make_progress
+from mlshared.datasets import DataSettings
+from sentiment_bert.config import Config, Int8Operator
+from sentiment_bert.data import LABEL, TEXT, load_train, split_train
+from sentiment_bert.export import export_onnx, quantize_int8
+from sentiment_bert.inference import (
+    EncoderClassifier,
+    OnnxClassifier,
+    TorchClassifier,
+    load_tokenizer,
+    quantize_linear_int8,
+    require_model_dir,
+)
+from sentiment_bert.layout import Layout
+
+REPORT = "int8_choice.json"
+ONNX_CANDIDATES: tuple[tuple[tuple[Int8Operator, ...], bool], ...] = (
+    (("MatMul", "Attention"), False),
+    (("MatMul", "Attention"), True),
+    (("MatMul",), True),
+    (("MatMul",), False),
+)
+
+
+def _accuracy(classifier: EncoderClassifier, texts: list[str], labels: np.ndarray) -> float:
+    return float(((classifier.predict_proba(texts, 32) >= 0.5).astype(int) == labels).mean())
+
+
+def choose_int8(config: Config, layout: Layout, settings: DataSettings | None = None) -> dict[str, Any]:
+    model_dir = require_model_dir(layout.model_dir, layout.outputs.profile)
+    facts = json.loads((model_dir / "training.json").read_text(encoding="utf-8"))
+    if facts.get("refit") or not facts.get("validation_rows") or config.data.refit:
+        raise UserError(
+            f"The model in {model_dir} has no held-out sentences: a refit trains on every row.",
+            hint="Choose on the select run's model: `sentiment-bert int8-choice --profile select`.",
+        )
+    d = config.data
+    validation = split_train(load_train(settings), d.validation_size, config.seed, d.train_limit).validation
+    if len(validation) != facts["validation_rows"]:
+        raise UserError(
+            f"params.yaml gives {len(validation)} validation sentences, the model held out {facts['validation_rows']}.",
+            hint="Use the params file the model was trained with (--params).",
+        )
+    texts, labels = validation[TEXT].tolist(), validation[LABEL].to_numpy()
+    candidates: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp, make_progress() as progress:
+        task = progress.add_task("Scoring int8 candidates on validation", total=len(ONNX_CANDIDATES) + 4)
+        fp32_graph = export_onnx(model_dir, Path(tmp) / "model.onnx", config.export.opset)
+        tokenizer = load_tokenizer(model_dir)
+        references = {
+            "onnx": _accuracy(OnnxClassifier.load(fp32_graph, model_dir, config.bench.threads), texts, labels),
+            "pytorch": _accuracy(TorchClassifier.load(model_dir), texts, labels),
+        }
+        progress.advance(task, 2)
+        for operators, per_channel in ONNX_CANDIDATES:
+            graph = Path(tmp) / f"int8-{'-'.join(operators)}-{per_channel}.onnx"
+            quantize_int8(fp32_graph, graph, operators, per_channel)
+            accuracy = _accuracy(OnnxClassifier.load(graph, model_dir, config.bench.threads), texts, labels)
+            candidates.append(_row("onnx", list(operators), per_channel, accuracy, references["onnx"]))
+            progress.advance(task)
+        for per_channel in (False, True):
+            base = TorchClassifier.load(model_dir).model
+            quantised = TorchClassifier(quantize_linear_int8(base, per_channel), tokenizer, "pytorch-int8")
+            accuracy = _accuracy(quantised, texts, labels)
+            candidates.append(_row("pytorch", ["Linear"], per_channel, accuracy, references["pytorch"]))
+            progress.advance(task)
+    report = {
+        "model": str(model_dir),
+        "validation_sentences": len(texts),
+        "fp32_accuracy": references,
+        "candidates": candidates,
+        # Smallest drop per runtime; among equals the first listed (today's default comes first).
+        "best": {
+            runtime: min((c for c in candidates if c["runtime"] == runtime), key=lambda c: c["drop_points"])
+            for runtime in references
+        },
+        "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    layout.outputs.reports.mkdir(parents=True, exist_ok=True)
+    (layout.outputs.reports / REPORT).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    _print(report)
+    return report
+
+
+def _row(runtime: str, operators: list[str], per_channel: bool, accuracy: float, reference: float) -> dict[str, Any]:
+    return {
+        "runtime": runtime,
+        "operators": operators,
+        "per_channel": per_channel,
+        "accuracy": accuracy,
+        "drop_points": round(100 * (reference - accuracy), 2),
+    }
+
+
+def _print(report: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table("runtime", "int8 operators", "weight scales", "validation accuracy", "drop (points)")
+    for c in report["candidates"]:
+        best = report["best"][c["runtime"]] is c
+        scales = "per channel" if c["per_channel"] else "per tensor"
+        cells = [c["runtime"], "+".join(c["operators"]), scales, f"{c['accuracy']:.3f}", f"{c['drop_points']:.2f}"]
+        table.add_row(*cells, style="bold green" if best else None)
+    fp32 = report["fp32_accuracy"]
+    console.print(table)
+    console.print(
+        f"fp32 on the same {report['validation_sentences']:,} sentences: ONNX {fp32['onnx']:.3f}, "
+        f"PyTorch {fp32['pytorch']:.3f}. Green: the smallest drop per runtime (set export.int8_* to match)."
+    )
