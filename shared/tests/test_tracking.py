@@ -45,3 +45,22 @@ def test_run_logs_and_registers_a_model_with_an_alias(store: Path) -> None:
     loaded = mlflow.sklearn.load_model(registered.alias_uri)
     np.testing.assert_allclose(loaded.predict(X), model.predict(X))
     assert (store / "artifacts").is_dir()  # artifacts beside the SQLite file, not in ./mlruns
+
+
+@pytest.mark.slow
+def test_integer_columns_stay_integers_in_the_signature_without_a_warning(store: Path) -> None:
+    import warnings
+
+    import mlflow
+
+    X = pd.DataFrame({"count": np.arange(20), "ratio": np.linspace(0.0, 1.0, 20)})
+    model = Ridge().fit(X, X["count"] * 2.0)
+    with tracking.tracked_run("test-exp", "ints"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        registered = tracking.log_sklearn_model(model, X.head(3), registered_name="ints", alias="champion")
+    assert registered is not None
+    assert not [w for w in caught if "integer column" in str(w.message)]
+    pyfunc = mlflow.pyfunc.load_model(registered.alias_uri)
+    inputs = {spec.name: spec.type.name for spec in pyfunc.metadata.get_input_schema().inputs}
+    assert inputs == {"count": "long", "ratio": "double"}
+    np.testing.assert_allclose(pyfunc.predict(X), model.predict(X))  # integer requests pass the schema

@@ -7,6 +7,7 @@ both git-ignored. Browse them with `make mlflow-ui`.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -165,7 +166,12 @@ def log_sklearn_model(
     import mlflow
     from mlflow.models import infer_signature
 
-    signature = infer_signature(input_example, model.predict(input_example))
+    with warnings.catch_warnings():
+        # MLflow hints that integer columns cannot hold missing values and suggests declaring them double. Our
+        # integer fields are required (the services validate requests first), and with a double schema MLflow
+        # would reject every integer request ("Can not safely convert int64 to float64", tried): keep integers.
+        warnings.filterwarnings("ignore", "Hint: Inferred schema contains integer column", UserWarning)
+        signature = infer_signature(input_example, model.predict(input_example))
     info = mlflow.sklearn.log_model(
         # MLflow stores scikit-learn models with skops, which loads only types it is told to trust.
         # These are the model's own classes (our transformers, the boosters), listed explicitly.
