@@ -235,12 +235,7 @@ def selection_run(facts: dict[str, Any], summary_path: Path | None) -> dict[str,
             "Run `sentiment-bert train --profile select` to regenerate it."
         )
         return None
-    # One point per step: files written before train.py stopped appending the best checkpoint's re-evaluation
-    # after the last step hold that step twice, and the first entry is the last weights' score.
-    by_step: dict[int, dict[str, Any]] = {}
-    for point in selection["validation_curve"]:
-        by_step.setdefault(point["step"], point)
-    return selection | {"validation_curve": list(by_step.values())}
+    return selection
 
 
 def _selection_summary(selection: dict[str, Any] | None) -> dict[str, Any] | None:
