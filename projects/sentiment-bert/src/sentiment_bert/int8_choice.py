@@ -17,21 +17,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import accuracy_score
 
 from mlshared.console import UserError, console, make_progress
 from mlshared.datasets import DataSettings
 from sentiment_bert.config import Config, Int8Operator
-from sentiment_bert.data import LABEL, TEXT, load_train, split_train
+from sentiment_bert.data import LABEL, TEXT, load_train, validation_sentences
 from sentiment_bert.export import export_onnx, quantize_int8
 from sentiment_bert.inference import (
     EncoderClassifier,
     OnnxClassifier,
     TorchClassifier,
-    load_tokenizer,
     quantize_linear_int8,
     require_model_dir,
 )
 from sentiment_bert.layout import Layout
+from sentiment_bert.train import TRAINING_FILE
 
 REPORT = "int8_choice.json"
 ONNX_CANDIDATES: tuple[tuple[tuple[Int8Operator, ...], bool], ...] = (
@@ -43,19 +44,19 @@ ONNX_CANDIDATES: tuple[tuple[tuple[Int8Operator, ...], bool], ...] = (
 
 
 def _accuracy(classifier: EncoderClassifier, texts: list[str], labels: np.ndarray) -> float:
-    return float(((classifier.predict_proba(texts, 32) >= 0.5).astype(int) == labels).mean())
+    return float(accuracy_score(labels, classifier.predict_proba(texts, 32) >= 0.5))
 
 
 def choose_int8(config: Config, layout: Layout, settings: DataSettings | None = None) -> dict[str, Any]:
     model_dir = require_model_dir(layout.model_dir, layout.outputs.profile)
-    facts = json.loads((model_dir / "training.json").read_text(encoding="utf-8"))
+    facts = json.loads((model_dir / TRAINING_FILE).read_text(encoding="utf-8"))
     if facts.get("refit") or not facts.get("validation_rows") or config.data.refit:
         raise UserError(
             f"The model in {model_dir} has no held-out sentences: a refit trains on every row.",
             hint="Choose on the select run's model: `sentiment-bert int8-choice --profile select`.",
         )
-    d = config.data
-    validation = split_train(load_train(settings), d.validation_size, config.seed, d.train_limit).validation
+    frame = load_train(settings)
+    validation = frame.iloc[validation_sentences(frame, config.data.validation_size, config.seed)]
     if len(validation) != facts["validation_rows"]:
         raise UserError(
             f"params.yaml gives {len(validation)} validation sentences, the model held out {facts['validation_rows']}.",
@@ -66,10 +67,10 @@ def choose_int8(config: Config, layout: Layout, settings: DataSettings | None = 
     with tempfile.TemporaryDirectory() as tmp, make_progress() as progress:
         task = progress.add_task("Scoring int8 candidates on validation", total=len(ONNX_CANDIDATES) + 4)
         fp32_graph = export_onnx(model_dir, Path(tmp) / "model.onnx", config.export.opset)
-        tokenizer = load_tokenizer(model_dir)
+        torch_fp32 = TorchClassifier.load(model_dir)
         references = {
             "onnx": _accuracy(OnnxClassifier.load(fp32_graph, model_dir, config.bench.threads), texts, labels),
-            "pytorch": _accuracy(TorchClassifier.load(model_dir), texts, labels),
+            "pytorch": _accuracy(torch_fp32, texts, labels),
         }
         progress.advance(task, 2)
         for operators, per_channel in ONNX_CANDIDATES:
@@ -79,8 +80,9 @@ def choose_int8(config: Config, layout: Layout, settings: DataSettings | None = 
             candidates.append(_row("onnx", list(operators), per_channel, accuracy, references["onnx"]))
             progress.advance(task)
         for per_channel in (False, True):
-            base = TorchClassifier.load(model_dir).model
-            quantised = TorchClassifier(quantize_linear_int8(base, per_channel), tokenizer, "pytorch-int8")
+            # quantize_dynamic returns a quantised copy: the fp32 model stays the reference for both.
+            int8 = quantize_linear_int8(torch_fp32.model, per_channel)
+            quantised = TorchClassifier(int8, torch_fp32.tokenizer, "pytorch-int8")
             accuracy = _accuracy(quantised, texts, labels)
             candidates.append(_row("pytorch", ["Linear"], per_channel, accuracy, references["pytorch"]))
             progress.advance(task)

@@ -145,21 +145,23 @@ def _callbacks(config: Config, evaluating: bool, tail: TailAverage | None = None
                 mlflow.log_metrics(numeric, step=state.global_step)
 
     class TailAveraging(TrainerCallback):
-        """Feeds `tail` the weights after each optimizer step (the last step too, when the schedule or the time
-        budget ends the run)."""
+        """Feeds `average` the weights after each optimizer step (the last step too, when the schedule or the
+        time budget ends the run)."""
+
+        def __init__(self, average: TailAverage) -> None:
+            self.average = average
 
         def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            if tail is not None:
-                tail.begin(state.max_steps)
+            self.average.begin(state.max_steps)
 
         def on_step_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
-            if tail is not None and model is not None:
+            if model is not None:
                 last = state.global_step >= state.max_steps or control.should_training_stop
-                tail.maybe_snapshot(model, state.global_step, last)
+                self.average.maybe_snapshot(model, state.global_step, last)
 
     budget = BudgetAndFinalEval(config.train.max_train_minutes)
     early_stopping = [EarlyStoppingCallback(config.train.early_stopping_patience)] if evaluating else []
-    averaging = [TailAveraging()] if tail is not None else []
+    averaging = [TailAveraging(tail)] if tail is not None else []
     # Averaging after the budget and early stopping: it sees whether this step is the last one.
     return budget, [budget, MlflowMetrics(), *early_stopping, *averaging]
 
