@@ -20,8 +20,8 @@ from sentiment_bert.demo import about
 from sentiment_bert.evaluate import confident_mistakes, evaluate, selection_run
 from sentiment_bert.inference import TorchClassifier, softmax_positive
 from sentiment_bert.int8_choice import choose_int8
-from sentiment_bert.layout import Layout
-from sentiment_bert.train import TRAINING_FILE, TailAverage, TrainResult, train
+from sentiment_bert.layout import TRAINING_FILE, Layout
+from sentiment_bert.train import TailAverage, TrainResult, train
 
 pytestmark = pytest.mark.slow
 

@@ -23,6 +23,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from sentiment_bert.inference import predicted_labels
+
 ProbaFn = Callable[[Sequence[str]], npt.NDArray[np.float64]]
 TestType = Literal["MFT", "INV", "DIR"]
 
@@ -227,13 +229,15 @@ def run_test(test: BehaviourTest, predict_proba: ProbaFn, max_failures: int = 3)
     texts = [c.text for c in test.cases]
     p = predict_proba(texts)
     q = predict_proba([c.perturbed or "" for c in test.cases]) if test.kind != "MFT" else None
+    labels = predicted_labels(p)
+    perturbed_labels = predicted_labels(q) if q is not None else labels
     passed = np.zeros(len(test.cases), dtype=bool)
     for i, case in enumerate(test.cases):
         if test.kind == "MFT":
-            passed[i] = int(p[i] >= 0.5) == case.expected
+            passed[i] = labels[i] == case.expected
         elif test.kind == "INV":
             assert q is not None
-            passed[i] = (p[i] >= 0.5) == (q[i] >= 0.5)
+            passed[i] = labels[i] == perturbed_labels[i]
         else:
             assert q is not None
             passed[i] = (q[i] - p[i]) * case.direction >= -DIR_TOLERANCE

@@ -17,6 +17,7 @@ from importlib import metadata
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import accuracy_score
 
 from mlshared.console import console, make_progress
 from mlshared.datasets import DataSettings
@@ -24,7 +25,7 @@ from mlshared.reports import ResultsTable, markdown_table
 from sentiment_bert import cpu
 from sentiment_bert.config import Config, Variant
 from sentiment_bert.data import LABEL, TEXT, load_test
-from sentiment_bert.inference import EncoderClassifier, require_model_dir
+from sentiment_bert.inference import EncoderClassifier, predicted_labels, require_model_dir
 from sentiment_bert.layout import Layout
 from sentiment_bert.predict import load_variant
 
@@ -79,7 +80,8 @@ def bench(config: Config, layout: Layout, profile: str, settings: DataSettings |
                 progress.advance(task)
     load_after = os.getloadavg()
 
-    accuracy = {v: float(((proba[v] >= 0.5).astype(int) == y).mean()) for v in variants}
+    labels = {v: predicted_labels(proba[v]) for v in variants}
+    accuracy = {v: float(accuracy_score(y, labels[v])) for v in variants}
     reference = {"batch1": statistics.median(batch1[REFERENCE]), "batch32": statistics.median(batch32[REFERENCE])}
     results: list[dict[str, Any]] = []
     for variant in variants:
@@ -96,9 +98,7 @@ def bench(config: Config, layout: Layout, profile: str, settings: DataSettings |
                 "accuracy": round(accuracy[variant], 4),
                 "accuracy_drop_points": round(100 * drop, 2),
                 "within_accuracy_budget": drop <= config.bench.max_accuracy_drop + 1e-12,
-                "label_agreement_with_fp32": round(
-                    float(((proba[variant] >= 0.5) == (proba[REFERENCE] >= 0.5)).mean()), 4
-                ),
+                "label_agreement_with_fp32": round(float((labels[variant] == labels[REFERENCE]).mean()), 4),
                 "rounds_batch1": [round(x, 1) for x in batch1[variant]],
                 "rounds_batch32": [round(x, 1) for x in batch32[variant]],
             }

@@ -19,6 +19,7 @@ import pandas as pd
 from sentiment_bert.data import SentimentDataError, read_sentences
 from sentiment_bert.explain import occlusion
 from sentiment_bert.inference import EncoderClassifier
+from sentiment_bert.layout import TRAINING_FILE
 from sentiment_bert.predict import predict_frame
 
 EXAMPLES = (
@@ -98,9 +99,9 @@ def classify_file(classifier: EncoderClassifier, path: str | None) -> tuple[str,
 
 def about(model_dir: Path | None) -> str:
     """What model is being served, from the facts `train` saved beside it."""
-    facts_file = model_dir / "training.json" if model_dir else None
+    facts_file = model_dir / TRAINING_FILE if model_dir else None
     if facts_file is None or not facts_file.is_file():
-        return "Model facts unavailable (no training.json beside the weights)."
+        return f"Model facts unavailable (no {TRAINING_FILE} beside the weights)."
     facts = json.loads(facts_file.read_text(encoding="utf-8"))
     validation = facts.get("validation")
     scored = f"validation accuracy {validation['accuracy']:.3f}" if validation else "refit on every training row"

@@ -30,9 +30,9 @@ from sentiment_bert import behaviour
 from sentiment_bert.baseline import TfidfClassifier
 from sentiment_bert.config import RUN_LENGTH_GUARDS, Config, TrainConfig
 from sentiment_bert.data import DATASET, LABEL, LABELS, TEST_FILE, TEXT, TRAIN_FILE, load_test, load_train, summary
-from sentiment_bert.inference import Classifier, TorchClassifier, require_model_dir
-from sentiment_bert.layout import Layout
-from sentiment_bert.train import TRAINING_FILE, write_card
+from sentiment_bert.inference import Classifier, TorchClassifier, predicted_labels, require_model_dir
+from sentiment_bert.layout import TRAINING_FILE, Layout
+from sentiment_bert.train import write_card
 
 MINILM_SOURCE = "Wang et al. (2020), MiniLM, NeurIPS; GLUE dev table of microsoft/unilm minilm/README.md"
 DISTILBERT_SOURCE = "Sanh et al. (2019), DistilBERT, Table 1 (GLUE dev)"
@@ -59,7 +59,12 @@ def load_training_facts(model_dir: Path) -> dict[str, Any]:
 def score(y: np.ndarray, proba: np.ndarray, resamples: int, seed: int) -> dict[str, Any]:
     metrics: dict[str, Any] = {k: round(v, 5) for k, v in classification_metrics(y, proba).items()}
     ci = bootstrap_ci(
-        lambda t, p: float(accuracy_score(t, p >= 0.5)), y, proba, n_resamples=resamples, level=0.95, seed=seed
+        lambda t, p: float(accuracy_score(t, predicted_labels(p))),
+        y,
+        proba,
+        n_resamples=resamples,
+        level=0.95,
+        seed=seed,
     )
     metrics["accuracy_95ci"] = [round(ci.low, 4), round(ci.high, 4)]
     return metrics
@@ -67,7 +72,7 @@ def score(y: np.ndarray, proba: np.ndarray, resamples: int, seed: int) -> dict[s
 
 def confident_mistakes(test: pd.DataFrame, proba: np.ndarray, k: int) -> list[dict[str, Any]]:
     """The k misclassified sentences the model was surest about."""
-    frame = test.assign(p_positive=proba, predicted=(proba >= 0.5).astype(int))
+    frame = test.assign(p_positive=proba, predicted=predicted_labels(proba))
     wrong = frame[frame["predicted"] != frame[LABEL]]
     wrong = wrong.assign(confidence=np.abs(wrong["p_positive"] - 0.5) * 2).sort_values("confidence", ascending=False)
     return [
@@ -259,7 +264,7 @@ def _figures(
     """`facts`: the run whose curve is drawn; `kept`: its best checkpoint is the evaluated model (not a refit)."""
     figures = [
         plots.confusion_matrix(
-            y, (proba[FINE_TUNED] >= 0.5).astype(int), folder / "confusion_matrix.png", labels=LABELS,
+            y, predicted_labels(proba[FINE_TUNED]), folder / "confusion_matrix.png", labels=LABELS,
             title="Fine-tuned model, SST-2 test (GLUE dev)",
         ),
         plots.calibration(

@@ -22,6 +22,7 @@ from mlshared.console import UserError
 FloatArray = npt.NDArray[np.float64]
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 Precision = Literal["fp32", "int8", "bf16"]
+POSITIVE_THRESHOLD = 0.5  # the one decision rule: reports, benchmark, behavioural tests and the app share it
 
 
 class Classifier(Protocol):
@@ -185,5 +186,10 @@ class OnnxClassifier(EncoderClassifier):
         return np.asarray(self.session.run(["logits"], feed)[0], dtype=np.float32)
 
 
+def predicted_labels(p_positive: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """Labels (1 = positive) from P(positive)."""
+    return (np.asarray(p_positive) >= POSITIVE_THRESHOLD).astype(np.int64)
+
+
 def label_of(p_positive: float) -> str:
-    return "positive" if p_positive >= 0.5 else "negative"
+    return "positive" if p_positive >= POSITIVE_THRESHOLD else "negative"

@@ -28,11 +28,11 @@ from sentiment_bert.inference import (
     EncoderClassifier,
     OnnxClassifier,
     TorchClassifier,
+    predicted_labels,
     quantize_linear_int8,
     require_model_dir,
 )
-from sentiment_bert.layout import Layout
-from sentiment_bert.train import TRAINING_FILE
+from sentiment_bert.layout import TRAINING_FILE, Layout
 
 REPORT = "int8_choice.json"
 ONNX_CANDIDATES: tuple[tuple[tuple[Int8Operator, ...], bool], ...] = (
@@ -44,7 +44,7 @@ ONNX_CANDIDATES: tuple[tuple[tuple[Int8Operator, ...], bool], ...] = (
 
 
 def _accuracy(classifier: EncoderClassifier, texts: list[str], labels: np.ndarray) -> float:
-    return float(accuracy_score(labels, classifier.predict_proba(texts, 32) >= 0.5))
+    return float(accuracy_score(labels, predicted_labels(classifier.predict_proba(texts, 32))))
 
 
 def choose_int8(config: Config, layout: Layout, settings: DataSettings | None = None) -> dict[str, Any]:

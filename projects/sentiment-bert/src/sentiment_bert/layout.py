@@ -7,6 +7,10 @@ from pathlib import Path
 
 from mlshared.paths import OutputDirs
 
+# Beside the weights: what the model card, `evaluate` and the app's "about" read. Here, not in train.py, so
+# that the app can name it without importing training's dependencies.
+TRAINING_FILE = "training.json"
+
 
 @dataclass(frozen=True)
 class Layout:

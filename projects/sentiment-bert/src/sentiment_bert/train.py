@@ -30,9 +30,8 @@ from mlshared.paths import OutputDirs
 from sentiment_bert import baseline, checkpoint, cpu, modelcard
 from sentiment_bert.config import Config
 from sentiment_bert.data import DATASET, LABEL, LABELS, TEXT, TRAIN_FILE, Splits, load_train, training_splits
-from sentiment_bert.layout import Layout
-
-TRAINING_FILE = "training.json"  # beside the weights: what the model card and `evaluate` need
+from sentiment_bert.inference import predicted_labels
+from sentiment_bert.layout import TRAINING_FILE, Layout
 
 
 @dataclass
@@ -370,7 +369,7 @@ def _accuracy_on_validation(model: baseline.TfidfClassifier, splits: Splits) -> 
     if splits.validation.empty:
         return None
     proba = model.predict_proba(splits.validation[TEXT].tolist())
-    return float(accuracy_score(splits.validation[LABEL], proba >= 0.5))
+    return float(accuracy_score(splits.validation[LABEL], predicted_labels(proba)))
 
 
 def write_card(model_dir: Path, facts: dict[str, Any], **extra: Any) -> Path:
