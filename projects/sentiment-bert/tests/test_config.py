@@ -12,7 +12,7 @@ from mlshared.console import UserError
 from sentiment_bert import checkpoint
 from sentiment_bert import config as config_module
 from sentiment_bert.cli import PROJECT, app
-from sentiment_bert.config import RUN_LENGTH_GUARDS, VARIANTS
+from sentiment_bert.config import VALIDATION_RUN_KEYS, VARIANTS
 
 runner = CliRunner()
 
@@ -42,7 +42,7 @@ def test_full_and_quick_profiles_load() -> None:
 def test_select_profile_evaluates_the_recipe_the_full_profile_refits() -> None:
     full, select = config_module.load(profile="full"), config_module.load(profile="select")
     assert full.data.refit and not select.data.refit
-    guards = set(RUN_LENGTH_GUARDS)
+    guards = set(VALIDATION_RUN_KEYS)
     assert full.train.model_dump(exclude=guards) == select.train.model_dump(exclude=guards)
     assert (full.seed, full.model, full.baseline) == (select.seed, select.model, select.baseline)
     assert select.tracking.alias != full.tracking.alias  # a select run never takes the champion alias
@@ -100,7 +100,7 @@ def test_project_spec_and_verbs() -> None:
     assert [step[0] for step in PROJECT.pipeline] == ["train", "evaluate", "export", "bench"]
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for verb in ("train", "evaluate", "export", "bench", "predict", "app", "screenshot", "run"):
+    for verb in ("train", "evaluate", "export", "int8-choice", "soups", "bench", "predict", "app", "screenshot", "run"):
         assert verb in result.output
         assert runner.invoke(app, [verb, "--help"]).exit_code == 0
 
@@ -126,3 +126,13 @@ def test_every_variant_has_exactly_one_runtime() -> None:
 
     assert not set(ONNX_FILES) & set(TORCH_PRECISIONS)
     assert set(ONNX_FILES) | set(TORCH_PRECISIONS) == set(VARIANTS)
+
+
+def test_run_seed_reseeds_data_order_and_dropout(tmp_path: Path) -> None:
+    """The Trainer seeds the global RNG, which the length-grouped sampler shuffles with, from `seed`."""
+    from sentiment_bert.train import training_arguments
+
+    default = training_arguments(config_module.load(), tmp_path / "a")
+    assert (default.seed, default.data_seed) == (42, 42)
+    reseeded = training_arguments(config_module.load(_params(tmp_path, train={"run_seed": 7})), tmp_path / "b")
+    assert (reseeded.seed, reseeded.data_seed) == (7, 7)

@@ -174,6 +174,22 @@ def test_refit_with_tail_averaging_keeps_the_average(tiny_config: Config, tmp_pa
     assert "the average of 3 snapshots of the weights taken every 5 steps from step 10" in card
 
 
+def test_a_select_run_can_keep_its_last_weights(tiny_config: Config, tmp_path: Path) -> None:
+    overrides = {
+        "data": {"train_limit": 160},
+        "train": {"max_steps": 20, "eval_steps": 10, "keep": "last", "run_seed": 7},
+        "tracking": {"registered_model": "sentiment-bert-last"},
+    }
+    config = Config.model_validate(deep_merge(tiny_config.model_dump(), overrides))
+    result = train(config, "test", OutputDirs(tmp_path, "test"))
+    facts = result.summary
+    assert facts["kept"] == "last weights" and facts["best_checkpoint_step"] is None and not facts["refit"]
+    assert [c["step"] for c in facts["validation_curve"]] == [10, 20]
+    assert facts["validation"]["accuracy"] == facts["validation_curve"][-1]["accuracy"]  # what it saved: step 20
+    assert facts["hyperparameters"]["run_seed"] == 7
+    assert "the last weights of the schedule" in (result.model_dir / "README.md").read_text(encoding="utf-8")
+
+
 def test_selection_run_matches_recipes_not_run_length_guards(tmp_path: Path) -> None:
     recipe = {"learning_rate": 3e-5, "epochs": 3.0, "max_train_minutes": 60, "early_stopping_patience": 100}
     curve = [{"step": 10, "accuracy": 0.6}, {"step": 20, "accuracy": 0.7}]

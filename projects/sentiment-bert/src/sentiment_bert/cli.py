@@ -1,4 +1,4 @@
-"""`sentiment-bert` command line: train, evaluate, export, int8-choice, bench, predict, app, screenshot, run."""
+"""`sentiment-bert` command line: train, evaluate, export, int8-choice, soups, bench, predict, app, screenshot, run."""
 
 from __future__ import annotations
 
@@ -92,6 +92,27 @@ def int8_choice(profile: ProfileOpt = "select", params: ParamsOpt = config_modul
     from sentiment_bert.int8_choice import choose_int8
 
     choose_int8(config_module.load(params, profile), _layout(profile))
+
+
+@app.command()
+@friendly_errors
+def soups(
+    models: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Two or more model directories of select runs fine-tuned from the same starting weights "
+            "(params differing in train.run_seed, for instance).",
+            file_okay=False,
+        ),
+    ],
+    profile: ProfileOpt = "select",
+    params: ParamsOpt = config_module.DEFAULT_PARAMS,
+) -> None:
+    """Score each model, and the weight soup and the ensemble of every two or more, on their held-out validation
+    sentences (reports/soups.json)."""
+    from sentiment_bert.soups import score_soups
+
+    score_soups(config_module.load(params, profile), models, _layout(profile))
 
 
 @app.command()

@@ -22,7 +22,7 @@ class DataConfig(StrictModel):
     validation_size: int = Field(1000, ge=50)
     train_limit: int | None = Field(None, ge=50)
     # True: train on every row for `train.epochs` and keep the last weights (the final model). False: hold out
-    # the leak-free validation split, evaluate during training and keep the best checkpoint (choosing a recipe).
+    # the leak-free validation split, evaluate during training and keep what `train.keep` says (choosing a recipe).
     refit: bool = False
 
 
@@ -42,6 +42,9 @@ class TrainConfig(StrictModel):
     warmup_ratio: float = Field(0.06, ge=0, lt=1)
     eval_steps: int = Field(300, ge=1)
     early_stopping_patience: int = Field(3, ge=1)
+    # What a run with a validation split saves: its best checkpoint, or its last weights (what a refit of its
+    # recipe keeps, so that select runs compare and save like for like). A refit always keeps its last weights.
+    keep: Literal["best", "last"] = "best"
     group_by_length: bool = True
     # Tail weight averaging: from this fraction of the optimizer steps on, the uniform average of the weights
     # taken every `average_every` steps becomes the model (torch.optim.swa_utils.AveragedModel). None: off.
@@ -49,13 +52,16 @@ class TrainConfig(StrictModel):
     average_every: int = Field(50, ge=1)
     # bfloat16 autocast on a CPU with AMX or AVX512-BF16 (a GPU uses bf16/fp16 whatever this says).
     cpu_bf16: bool = False
+    # Seed of the data order and dropout; None: the top-level seed. The classifier head is always initialised
+    # from the top-level seed, so runs that differ only here start from identical weights.
+    run_seed: int | None = None
     max_train_minutes: float | None = Field(36, gt=0)
     threads: int | None = Field(2, ge=1)
 
 
-# Training keys that may differ between a `select` run and the refit of its recipe: they only bound how long
-# a run with a validation split may go on.
-RUN_LENGTH_GUARDS = frozenset({"early_stopping_patience", "max_train_minutes"})
+# Training keys that may differ between a `select` run and the refit of its recipe: they only concern a run with a
+# validation split (how long it may go on, which weights it saves), so they are not part of the recipe.
+VALIDATION_RUN_KEYS = frozenset({"early_stopping_patience", "max_train_minutes", "keep"})
 
 
 class BaselineConfig(StrictModel):

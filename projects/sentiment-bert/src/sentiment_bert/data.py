@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,10 @@ from sklearn.model_selection import train_test_split
 from mlshared.console import UserError
 from mlshared.datasets import DataSettings, resolve_file
 from mlshared.validation import DataFileError, read_table, validate_frame
+from sentiment_bert.layout import TRAINING_FILE
+
+if TYPE_CHECKING:
+    from sentiment_bert.config import Config
 
 DATASET: Final = "sst2"
 TRAIN_FILE: Final = "train.tsv"
@@ -240,3 +245,25 @@ def _table_sentences(text: str, sep: str, name: str) -> list[str]:
         name,
         hint=UPLOAD_HINT,
     )
+
+
+def held_out_validation(
+    config: Config, model_dir: Path, command: str, settings: DataSettings | None = None
+) -> pd.DataFrame:
+    """The validation sentences a select run's model held out, checked against what the run recorded: what
+    an analysis of that model (`int8-choice`, `soups`) may score without touching the test set."""
+    facts = json.loads((model_dir / TRAINING_FILE).read_text(encoding="utf-8"))
+    if facts.get("refit") or not facts.get("validation_rows") or config.data.refit:
+        raise UserError(
+            f"The model in {model_dir} has no held-out sentences: a refit trains on every row.",
+            hint=f"Run it on the select run's model: `sentiment-bert {command} --profile select`.",
+        )
+    frame = load_train(settings)
+    validation = frame.iloc[validation_sentences(frame, config.data.validation_size, config.seed)]
+    if len(validation) != facts["validation_rows"]:
+        raise UserError(
+            f"params.yaml gives {len(validation)} validation sentences, {model_dir} held out "
+            f"{facts['validation_rows']}.",
+            hint="Use the params file the model was trained with (--params).",
+        )
+    return validation

@@ -28,7 +28,7 @@ from mlshared.reports import (
 )
 from sentiment_bert import behaviour
 from sentiment_bert.baseline import TfidfClassifier
-from sentiment_bert.config import RUN_LENGTH_GUARDS, Config, TrainConfig
+from sentiment_bert.config import VALIDATION_RUN_KEYS, Config, TrainConfig
 from sentiment_bert.data import DATASET, LABEL, LABELS, TEST_FILE, TEXT, TRAIN_FILE, load_test, load_train, summary
 from sentiment_bert.inference import Classifier, TorchClassifier, predicted_labels, require_model_dir
 from sentiment_bert.layout import TRAINING_FILE, Layout
@@ -232,7 +232,7 @@ def selection_run(facts: dict[str, Any], summary_path: Path | None) -> dict[str,
     def recipe(run: dict[str, Any]) -> dict[str, Any]:
         # A key added to TrainConfig after a run was recorded takes its default: the behaviour that run had.
         filled = TrainConfig().model_dump() | run["hyperparameters"]
-        return {k: v for k, v in filled.items() if k not in RUN_LENGTH_GUARDS}
+        return {k: v for k, v in filled.items() if k not in VALIDATION_RUN_KEYS}
 
     if selection.get("refit") or not selection.get("validation_curve") or recipe(selection) != recipe(facts):
         console.print(

@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score
 
-from mlshared.console import UserError, console, make_progress
+from mlshared.console import console, make_progress
 from mlshared.datasets import DataSettings
 from sentiment_bert.config import Config, Int8Operator
-from sentiment_bert.data import LABEL, TEXT, load_train, validation_sentences
+from sentiment_bert.data import LABEL, TEXT, held_out_validation
 from sentiment_bert.export import export_onnx, quantize_int8
 from sentiment_bert.inference import (
     EncoderClassifier,
@@ -32,7 +32,7 @@ from sentiment_bert.inference import (
     quantize_linear_int8,
     require_model_dir,
 )
-from sentiment_bert.layout import TRAINING_FILE, Layout
+from sentiment_bert.layout import Layout
 
 REPORT = "int8_choice.json"
 ONNX_CANDIDATES: tuple[tuple[tuple[Int8Operator, ...], bool], ...] = (
@@ -49,19 +49,7 @@ def _accuracy(classifier: EncoderClassifier, texts: list[str], labels: np.ndarra
 
 def choose_int8(config: Config, layout: Layout, settings: DataSettings | None = None) -> dict[str, Any]:
     model_dir = require_model_dir(layout.model_dir, layout.outputs.profile)
-    facts = json.loads((model_dir / TRAINING_FILE).read_text(encoding="utf-8"))
-    if facts.get("refit") or not facts.get("validation_rows") or config.data.refit:
-        raise UserError(
-            f"The model in {model_dir} has no held-out sentences: a refit trains on every row.",
-            hint="Choose on the select run's model: `sentiment-bert int8-choice --profile select`.",
-        )
-    frame = load_train(settings)
-    validation = frame.iloc[validation_sentences(frame, config.data.validation_size, config.seed)]
-    if len(validation) != facts["validation_rows"]:
-        raise UserError(
-            f"params.yaml gives {len(validation)} validation sentences, the model held out {facts['validation_rows']}.",
-            hint="Use the params file the model was trained with (--params).",
-        )
+    validation = held_out_validation(config, model_dir, "int8-choice", settings)
     texts, labels = validation[TEXT].tolist(), validation[LABEL].to_numpy()
     candidates: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp, make_progress() as progress:

@@ -127,7 +127,7 @@ def _callbacks(config: Config, evaluating: bool, tail: TailAverage | None = None
                 control.should_training_stop = True
                 console.print(
                     f"[yellow]Time budget of {self.minutes:g} min reached at step {state.global_step}[/]: "
-                    + ("evaluating, then keeping the best checkpoint." if evaluating else "keeping these weights.")
+                    + ("evaluating, then keeping the best checkpoint." if keep_best else "keeping these weights.")
                 )
             if evaluating and (over_budget or state.global_step >= state.max_steps):
                 control.should_evaluate = True
@@ -158,6 +158,7 @@ def _callbacks(config: Config, evaluating: bool, tail: TailAverage | None = None
                 last = state.global_step >= state.max_steps or control.should_training_stop
                 self.average.maybe_snapshot(model, state.global_step, last)
 
+    keep_best = evaluating and config.train.keep == "best"
     budget = BudgetAndFinalEval(config.train.max_train_minutes)
     early_stopping = [EarlyStoppingCallback(config.train.early_stopping_patience)] if evaluating else []
     averaging = [TailAveraging(tail)] if tail is not None else []
@@ -166,12 +167,13 @@ def _callbacks(config: Config, evaluating: bool, tail: TailAverage | None = None
 
 
 def training_arguments(config: Config, output_dir: Path, evaluating: bool = True) -> Any:
-    """`evaluating`: evaluate and checkpoint every `eval_steps` and load the best at the end; otherwise
-    (the refit) neither, and the last weights are the model."""
+    """`evaluating`: evaluate every `eval_steps`, and with `train.keep: best` checkpoint too and load the best at
+    the end; otherwise (the refit) neither, and the last weights are the model."""
     import torch
     from transformers import TrainingArguments
 
     t = config.train
+    keep_best = evaluating and t.keep == "best"
     gpu = torch.cuda.is_available()
     bf16 = torch.cuda.is_bf16_supported() if gpu else t.cpu_bf16
     return TrainingArguments(
@@ -187,17 +189,18 @@ def training_arguments(config: Config, output_dir: Path, evaluating: bool = True
         lr_scheduler_type="linear",
         eval_strategy="steps" if evaluating else "no",
         eval_steps=t.eval_steps,
-        save_strategy="steps" if evaluating else "no",
+        save_strategy="steps" if keep_best else "no",
         save_steps=t.eval_steps,
         save_total_limit=2,
         save_only_model=True,  # we never resume: no optimizer state, a third of the disk
-        load_best_model_at_end=evaluating,
-        metric_for_best_model="accuracy" if evaluating else None,
+        load_best_model_at_end=keep_best,
+        metric_for_best_model="accuracy" if evaluating else None,  # early stopping reads it too
         greater_is_better=True,
         logging_steps=max(1, min(50, t.eval_steps // 2)),
         train_sampling_strategy="group_by_length" if t.group_by_length else "random",
-        seed=config.seed,
-        data_seed=config.seed,
+        # group_by_length's sampler shuffles with the global RNG that Trainer seeds from `seed`, not data_seed
+        seed=config.seed if t.run_seed is None else t.run_seed,
+        data_seed=config.seed if t.run_seed is None else t.run_seed,
         bf16=bf16,
         fp16=gpu and not bf16,
         use_cpu=not gpu,
@@ -262,7 +265,8 @@ def fine_tune(config: Config, splits: Splits, layout: Layout, ckpt: checkpoint.C
     averaged = tail is not None and tail.copy_into(trainer.model)  # replaces the best checkpoint or last weights
     if tail is not None and not averaged:
         console.print("[yellow]The run ended before weight averaging started[/]: keeping the usual weights.")
-    kept = "averaged weights" if averaged else ("best checkpoint" if evaluating else "last weights")
+    keep_best = evaluating and t.keep == "best"
+    kept = "averaged weights" if averaged else ("best checkpoint" if keep_best else "last weights")
     best = trainer.evaluate() if evaluating else None  # of the kept weights
     layout.model_dir.mkdir(parents=True, exist_ok=True)
     trainer.save_model(str(layout.model_dir))  # weights, config and tokenizer
@@ -280,7 +284,7 @@ def fine_tune(config: Config, splits: Splits, layout: Layout, ckpt: checkpoint.C
         "stopped_by": stopped_by,
         "refit": not evaluating,
         "kept": kept,
-        "best_checkpoint_step": None if averaged else _step_of(trainer.state.best_model_checkpoint),
+        "best_checkpoint_step": _step_of(trainer.state.best_model_checkpoint) if kept == "best checkpoint" else None,
         "weight_averaging": (
             {"from_step": tail.start_step, "every_steps": tail.every, "snapshots": tail.snapshots} if tail else None
         ),
@@ -399,6 +403,8 @@ def kept_weights(facts: dict[str, Any]) -> str:
         )
     if facts.get("refit"):
         return "the last weights after the chosen epochs"
+    if facts.get("kept") == "last weights":
+        return "the last weights of the schedule"
     return "the best checkpoint on validation"
 
 
