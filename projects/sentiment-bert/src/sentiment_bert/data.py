@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -248,22 +249,24 @@ def _table_sentences(text: str, sep: str, name: str) -> list[str]:
 
 
 def held_out_validation(
-    config: Config, model_dir: Path, command: str, settings: DataSettings | None = None
+    config: Config, model_dirs: Sequence[Path], command: str, settings: DataSettings | None = None
 ) -> pd.DataFrame:
-    """The validation sentences a select run's model held out, checked against what the run recorded: what
-    an analysis of that model (`int8-choice`, `soups`) may score without touching the test set."""
-    facts = json.loads((model_dir / TRAINING_FILE).read_text(encoding="utf-8"))
-    if facts.get("refit") or not facts.get("validation_rows") or config.data.refit:
-        raise UserError(
-            f"The model in {model_dir} has no held-out sentences: a refit trains on every row.",
-            hint=f"Run it on the select run's model: `sentiment-bert {command} --profile select`.",
-        )
+    """The validation sentences that select runs' models held out, checked against what each run recorded:
+    what an analysis of those models (`int8-choice`, `soups`) may score without touching the test set."""
+    held_out = {d: json.loads((d / TRAINING_FILE).read_text(encoding="utf-8")) for d in model_dirs}
+    for model_dir, facts in held_out.items():
+        if facts.get("refit") or not facts.get("validation_rows") or config.data.refit:
+            raise UserError(
+                f"The model in {model_dir} has no held-out sentences: a refit trains on every row.",
+                hint=f"Run it on the select run's model: `sentiment-bert {command} --profile select`.",
+            )
     frame = load_train(settings)
     validation = frame.iloc[validation_sentences(frame, config.data.validation_size, config.seed)]
-    if len(validation) != facts["validation_rows"]:
-        raise UserError(
-            f"params.yaml gives {len(validation)} validation sentences, {model_dir} held out "
-            f"{facts['validation_rows']}.",
-            hint="Use the params file the model was trained with (--params).",
-        )
+    for model_dir, facts in held_out.items():
+        if len(validation) != facts["validation_rows"]:
+            raise UserError(
+                f"params.yaml gives {len(validation)} validation sentences, {model_dir} held out "
+                f"{facts['validation_rows']}.",
+                hint="Use the params file the model was trained with (--params).",
+            )
     return validation

@@ -63,9 +63,7 @@ def score_soups(
 ) -> dict[str, Any]:
     dirs = [require_model_dir(d, layout.outputs.profile) for d in model_dirs]
     states = load_members(dirs)
-    validation = held_out_validation(config, dirs[0], "soups", settings)
-    for d in dirs[1:]:
-        held_out_validation(config, d, "soups", settings)  # each member held out the same sentences
+    validation = held_out_validation(config, dirs, "soups", settings)
     texts, labels = validation[TEXT].tolist(), validation[LABEL].to_numpy()
     names = {d: f"m{i + 1}" for i, d in enumerate(dirs)}
     subsets = [c for r in range(2, len(dirs) + 1) for c in itertools.combinations(dirs, r)]

@@ -104,6 +104,11 @@ class TailAverage:
         return True
 
 
+def keeps_best_checkpoint(config: Config, evaluating: bool) -> bool:
+    """Whether the run checkpoints and ends on its best evaluation; a refit (nothing to evaluate) never does."""
+    return evaluating and config.train.keep == "best"
+
+
 def _callbacks(config: Config, evaluating: bool, tail: TailAverage | None = None) -> tuple[Any, list[Any]]:
     """The wall-clock budget callback (which records where it stopped) and every callback the Trainer gets."""
     from transformers import EarlyStoppingCallback, TrainerCallback
@@ -158,7 +163,7 @@ def _callbacks(config: Config, evaluating: bool, tail: TailAverage | None = None
                 last = state.global_step >= state.max_steps or control.should_training_stop
                 self.average.maybe_snapshot(model, state.global_step, last)
 
-    keep_best = evaluating and config.train.keep == "best"
+    keep_best = keeps_best_checkpoint(config, evaluating)
     budget = BudgetAndFinalEval(config.train.max_train_minutes)
     early_stopping = [EarlyStoppingCallback(config.train.early_stopping_patience)] if evaluating else []
     averaging = [TailAveraging(tail)] if tail is not None else []
@@ -173,7 +178,8 @@ def training_arguments(config: Config, output_dir: Path, evaluating: bool = True
     from transformers import TrainingArguments
 
     t = config.train
-    keep_best = evaluating and t.keep == "best"
+    keep_best = keeps_best_checkpoint(config, evaluating)
+    run_seed = config.seed if t.run_seed is None else t.run_seed
     gpu = torch.cuda.is_available()
     bf16 = torch.cuda.is_bf16_supported() if gpu else t.cpu_bf16
     return TrainingArguments(
@@ -199,8 +205,8 @@ def training_arguments(config: Config, output_dir: Path, evaluating: bool = True
         logging_steps=max(1, min(50, t.eval_steps // 2)),
         train_sampling_strategy="group_by_length" if t.group_by_length else "random",
         # group_by_length's sampler shuffles with the global RNG that Trainer seeds from `seed`, not data_seed
-        seed=config.seed if t.run_seed is None else t.run_seed,
-        data_seed=config.seed if t.run_seed is None else t.run_seed,
+        seed=run_seed,
+        data_seed=run_seed,
         bf16=bf16,
         fp16=gpu and not bf16,
         use_cpu=not gpu,
@@ -265,8 +271,11 @@ def fine_tune(config: Config, splits: Splits, layout: Layout, ckpt: checkpoint.C
     averaged = tail is not None and tail.copy_into(trainer.model)  # replaces the best checkpoint or last weights
     if tail is not None and not averaged:
         console.print("[yellow]The run ended before weight averaging started[/]: keeping the usual weights.")
-    keep_best = evaluating and t.keep == "best"
-    kept = "averaged weights" if averaged else ("best checkpoint" if keep_best else "last weights")
+    kept = (
+        "averaged weights"
+        if averaged
+        else ("best checkpoint" if keeps_best_checkpoint(config, evaluating) else "last weights")
+    )
     best = trainer.evaluate() if evaluating else None  # of the kept weights
     layout.model_dir.mkdir(parents=True, exist_ok=True)
     trainer.save_model(str(layout.model_dir))  # weights, config and tokenizer
