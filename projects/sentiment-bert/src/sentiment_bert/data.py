@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pandas as pd
@@ -23,7 +22,6 @@ from sklearn.model_selection import train_test_split
 from mlshared.console import UserError
 from mlshared.datasets import DataSettings, resolve_file
 from mlshared.validation import DataFileError, read_table, validate_frame
-from sentiment_bert.layout import TRAINING_FILE
 
 if TYPE_CHECKING:
     from sentiment_bert.config import Config
@@ -249,11 +247,11 @@ def _table_sentences(text: str, sep: str, name: str) -> list[str]:
 
 
 def held_out_validation(
-    config: Config, model_dirs: Sequence[Path], command: str, settings: DataSettings | None = None
+    config: Config, held_out: Mapping[Path, Mapping[str, Any]], command: str, settings: DataSettings | None = None
 ) -> pd.DataFrame:
-    """The validation sentences that select runs' models held out, checked against what each run recorded:
-    what an analysis of those models (`int8-choice`, `soups`) may score without touching the test set."""
-    held_out = {d: json.loads((d / TRAINING_FILE).read_text(encoding="utf-8")) for d in model_dirs}
+    """The validation sentences that select runs' models held out, checked against what each run recorded
+    (`held_out`: each model directory's training facts): what an analysis of those models (`int8-choice`,
+    `soups`) may score without touching the test set."""
     for model_dir, facts in held_out.items():
         if facts.get("refit") or not facts.get("validation_rows") or config.data.refit:
             raise UserError(

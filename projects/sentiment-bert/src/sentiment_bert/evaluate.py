@@ -31,7 +31,7 @@ from sentiment_bert.baseline import TfidfClassifier
 from sentiment_bert.config import VALIDATION_RUN_KEYS, Config, TrainConfig
 from sentiment_bert.data import DATASET, LABEL, LABELS, TEST_FILE, TEXT, TRAIN_FILE, load_test, load_train, summary
 from sentiment_bert.inference import Classifier, TorchClassifier, predicted_labels, require_model_dir
-from sentiment_bert.layout import TRAINING_FILE, Layout
+from sentiment_bert.layout import Layout, load_training_facts
 from sentiment_bert.train import write_card
 
 MINILM_SOURCE = "Wang et al. (2020), MiniLM, NeurIPS; GLUE dev table of microsoft/unilm minilm/README.md"
@@ -46,14 +46,6 @@ FINE_TUNED = "fine-tuned"
 BASELINE = "tfidf-logreg"
 BLOCK = "evaluation"  # README block with the behavioural tests and mistakes, generated like the results table
 SHOWN_MISTAKES = 6
-
-
-def load_training_facts(model_dir: Path) -> dict[str, Any]:
-    path = model_dir / TRAINING_FILE
-    if not path.is_file():
-        raise UserError(f"{path} is missing.", hint="Train the model with `sentiment-bert train` first.")
-    facts: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return facts
 
 
 def score(y: np.ndarray, proba: np.ndarray, resamples: int, seed: int) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from sentiment_bert.inference import (
     quantize_linear_int8,
     require_model_dir,
 )
-from sentiment_bert.layout import Layout
+from sentiment_bert.layout import Layout, load_training_facts
 
 REPORT = "int8_choice.json"
 ONNX_CANDIDATES: tuple[tuple[tuple[Int8Operator, ...], bool], ...] = (
@@ -49,7 +49,7 @@ def _accuracy(classifier: EncoderClassifier, texts: list[str], labels: np.ndarra
 
 def choose_int8(config: Config, layout: Layout, settings: DataSettings | None = None) -> dict[str, Any]:
     model_dir = require_model_dir(layout.model_dir, layout.outputs.profile)
-    validation = held_out_validation(config, [model_dir], "int8-choice", settings)
+    validation = held_out_validation(config, {model_dir: load_training_facts(model_dir)}, "int8-choice", settings)
     texts, labels = validation[TEXT].tolist(), validation[LABEL].to_numpy()
     candidates: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp, make_progress() as progress:

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from mlshared.console import UserError
 from mlshared.paths import OutputDirs
 
 # Beside the weights: what the model card, `evaluate` and the app's "about" read. Here, not in train.py, so
 # that the app can name it without importing training's dependencies.
 TRAINING_FILE = "training.json"
+
+
+def load_training_facts(model_dir: Path) -> dict[str, Any]:
+    path = model_dir / TRAINING_FILE
+    if not path.is_file():
+        raise UserError(f"{path} is missing.", hint="Train the model with `sentiment-bert train` first.")
+    facts: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return facts
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from mlshared.datasets import DataSettings
 from sentiment_bert.config import Config
 from sentiment_bert.data import LABEL, TEXT, held_out_validation
 from sentiment_bert.inference import TorchClassifier, predicted_labels, require_model_dir
-from sentiment_bert.layout import TRAINING_FILE, Layout
+from sentiment_bert.layout import Layout, load_training_facts
 
 REPORT = "soups.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -63,36 +63,42 @@ def score_soups(
 ) -> dict[str, Any]:
     dirs = [require_model_dir(d, layout.outputs.profile) for d in model_dirs]
     states = load_members(dirs)
-    validation = held_out_validation(config, dirs, "soups", settings)
+    facts = {d: load_training_facts(d) for d in dirs}
+    validation = held_out_validation(config, facts, "soups", settings)
     texts, labels = validation[TEXT].tolist(), validation[LABEL].to_numpy()
     names = {d: f"m{i + 1}" for i, d in enumerate(dirs)}
     subsets = [c for r in range(2, len(dirs) + 1) for c in itertools.combinations(dirs, r)]
     classifier = TorchClassifier.load(dirs[0])
     proba: dict[Path, np.ndarray] = {}
+    alone: dict[Path, float] = {}
     rows: list[dict[str, Any]] = []
     with make_progress() as progress:
         task = progress.add_task("Scoring members and soups on validation", total=len(dirs) + len(subsets))
         for d in dirs:
             classifier.model.load_state_dict(states[d])
             proba[d] = classifier.predict_proba(texts, config.train.eval_batch_size)
-            rows.append({"members": [names[d]], "accuracy": _accuracy(labels, proba[d])})
+            alone[d] = _accuracy(labels, proba[d])
+            rows.append({"members": [names[d]], "accuracy": alone[d]})
             progress.advance(task)
         for subset in subsets:
             classifier.model.load_state_dict(average([states[d] for d in subset]))
             soup = classifier.predict_proba(texts, config.train.eval_batch_size)
             ensemble = np.mean([proba[d] for d in subset], axis=0)
-            member_accuracies = [_accuracy(labels, proba[d]) for d in subset]
             rows.append(
                 {
                     "members": [names[d] for d in subset],
                     "accuracy": _accuracy(labels, soup),
-                    "members_mean": round(float(np.mean(member_accuracies)), 4),
+                    "members_mean": round(float(np.mean([alone[d] for d in subset])), 4),
                     "ensemble_accuracy": _accuracy(labels, ensemble),
                 }
             )
             progress.advance(task)
     report = {
-        "members": [{"id": names[d], "model": str(d), "run_seed": _run_seed(d)} for d in dirs],
+        # None: the run used the top-level seed (or predates `train.run_seed`).
+        "members": [
+            {"id": names[d], "model": str(d), "run_seed": facts[d].get("hyperparameters", {}).get("run_seed")}
+            for d in dirs
+        ],
         "validation_sentences": len(texts),
         "rows": rows,
         "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -101,13 +107,6 @@ def score_soups(
     (layout.outputs.reports / REPORT).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     _print(report)
     return report
-
-
-def _run_seed(model_dir: Path) -> int | None:
-    """None: the run used the top-level seed (or predates `train.run_seed`)."""
-    facts = json.loads((model_dir / TRAINING_FILE).read_text(encoding="utf-8"))
-    run_seed: int | None = facts.get("hyperparameters", {}).get("run_seed")
-    return run_seed
 
 
 def _accuracy(labels: np.ndarray, proba: np.ndarray) -> float:

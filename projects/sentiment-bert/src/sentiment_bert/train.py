@@ -113,6 +113,8 @@ def _callbacks(config: Config, evaluating: bool, tail: TailAverage | None = None
     """The wall-clock budget callback (which records where it stopped) and every callback the Trainer gets."""
     from transformers import EarlyStoppingCallback, TrainerCallback
 
+    keep_best = keeps_best_checkpoint(config, evaluating)
+
     class BudgetAndFinalEval(TrainerCallback):
         """Stop when the wall-clock budget is spent; when evaluating, also evaluate and save then and on the
         last step (so the last weights compete for "best")."""
@@ -163,7 +165,6 @@ def _callbacks(config: Config, evaluating: bool, tail: TailAverage | None = None
                 last = state.global_step >= state.max_steps or control.should_training_stop
                 self.average.maybe_snapshot(model, state.global_step, last)
 
-    keep_best = keeps_best_checkpoint(config, evaluating)
     budget = BudgetAndFinalEval(config.train.max_train_minutes)
     early_stopping = [EarlyStoppingCallback(config.train.early_stopping_patience)] if evaluating else []
     averaging = [TailAveraging(tail)] if tail is not None else []
