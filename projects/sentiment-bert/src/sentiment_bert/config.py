@@ -16,6 +16,9 @@ DEFAULT_PARAMS = PROJECT_ROOT / "params.yaml"
 
 Variant = Literal["pytorch-fp32", "pytorch-int8", "pytorch-bf16", "onnx-fp32", "onnx-int8"]
 VARIANTS: tuple[Variant, ...] = ("pytorch-fp32", "pytorch-int8", "pytorch-bf16", "onnx-fp32", "onnx-int8")
+# What the classification layer reads: the architecture's own head (BERT: the pooler on [CLS]) or the masked mean of
+# the token vectors, which is what sentence-transformers encoders were trained to produce (see modeling.py).
+Pooling = Literal["cls", "mean"]
 
 
 class DataConfig(StrictModel):
@@ -29,6 +32,7 @@ class DataConfig(StrictModel):
 class ModelConfig(StrictModel):
     checkpoint: str = "default"
     max_length: int = Field(64, ge=8, le=512)
+    pooling: Pooling = "cls"
 
 
 class TrainConfig(StrictModel):

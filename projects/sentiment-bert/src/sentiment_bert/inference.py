@@ -138,11 +138,11 @@ class TorchClassifier(EncoderClassifier):
     def load(cls, model_dir: Path, precision: Precision = "fp32", attention: str | None = None) -> TorchClassifier:
         """`attention="eager"` for ONNX export (a graph ONNX Runtime can fuse); None: transformers' default (SDPA)."""
         import torch
-        from transformers import AutoModelForSequenceClassification
+        from sentiment_bert.modeling import load_classifier
 
         require_model_dir(model_dir)
         extra = {"attn_implementation": attention} if attention else {}
-        model = AutoModelForSequenceClassification.from_pretrained(str(model_dir), **extra).eval()
+        model = load_classifier(model_dir, **extra).eval()
         if precision == "int8":
             model = quantize_linear_int8(model)
         elif precision == "bf16":

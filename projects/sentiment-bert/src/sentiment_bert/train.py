@@ -221,13 +221,14 @@ def fine_tune(config: Config, splits: Splits, layout: Layout, ckpt: checkpoint.C
     """Train, keep the best checkpoint, save it with its tokenizer; returns the training facts."""
     import torch
     from transformers import (
-        AutoModelForSequenceClassification,
         AutoTokenizer,
         DataCollatorWithPadding,
         Trainer,
         set_seed,
     )
     from transformers.utils import logging as hf_logging
+
+    from sentiment_bert import modeling
 
     if config.train.cpu_bf16 and not torch.cuda.is_available() and not cpu.bf16_instructions():
         console.print(
@@ -241,13 +242,7 @@ def fine_tune(config: Config, splits: Splits, layout: Layout, ckpt: checkpoint.C
     set_seed(config.seed)  # before the head is initialised
     tokenizer = AutoTokenizer.from_pretrained(ckpt.location, local_files_only=ckpt.local_files_only)
     tokenizer.model_max_length = config.model.max_length  # saved with it: inference truncates the same way
-    model = AutoModelForSequenceClassification.from_pretrained(
-        ckpt.location,
-        num_labels=2,
-        id2label=dict(enumerate(LABELS)),
-        label2id={name: i for i, name in enumerate(LABELS)},
-        local_files_only=ckpt.local_files_only,
-    )
+    model = modeling.new_classifier(ckpt.location, config.model.pooling, LABELS, ckpt.local_files_only)
     evaluating = len(splits.validation) > 0
     train_ds = tokenize(tokenizer, splits.train, config.model.max_length)
     val_ds = tokenize(tokenizer, splits.validation, config.model.max_length) if evaluating else None
