@@ -8,7 +8,6 @@ an overlong sentence is truncated to the model's window and the note says so.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import pandas as pd
 from sentiment_bert.data import SentimentDataError, read_sentences
 from sentiment_bert.explain import occlusion
 from sentiment_bert.inference import EncoderClassifier
-from sentiment_bert.layout import TRAINING_FILE
+from sentiment_bert.layout import TRAINING_FILE, load_training_facts
 from sentiment_bert.predict import predict_frame
 
 EXAMPLES = (
@@ -99,10 +98,9 @@ def classify_file(classifier: EncoderClassifier, path: str | None) -> tuple[str,
 
 def about(model_dir: Path | None) -> str:
     """What model is being served, from the facts `train` saved beside it."""
-    facts_file = model_dir / TRAINING_FILE if model_dir else None
-    if facts_file is None or not facts_file.is_file():
+    if model_dir is None or not (model_dir / TRAINING_FILE).is_file():
         return f"Model facts unavailable (no {TRAINING_FILE} beside the weights)."
-    facts = json.loads(facts_file.read_text(encoding="utf-8"))
+    facts = load_training_facts(model_dir)
     validation = facts.get("validation")
     scored = f"validation accuracy {validation['accuracy']:.3f}" if validation else "refit on every training row"
     return (

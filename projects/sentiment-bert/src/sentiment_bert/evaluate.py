@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score
 
 from mlshared import plots, tracking
 from mlshared.console import UserError, console
@@ -28,9 +27,9 @@ from mlshared.reports import (
 )
 from sentiment_bert import behaviour
 from sentiment_bert.baseline import TfidfClassifier
-from sentiment_bert.config import VALIDATION_RUN_KEYS, Config, TrainConfig
+from sentiment_bert.config import VALIDATION_RUN_KEYS, Config, ModelConfig, TrainConfig
 from sentiment_bert.data import DATASET, LABEL, LABELS, TEST_FILE, TEXT, TRAIN_FILE, load_test, load_train, summary
-from sentiment_bert.inference import Classifier, TorchClassifier, predicted_labels, require_model_dir
+from sentiment_bert.inference import Classifier, TorchClassifier, accuracy_of, predicted_labels, require_model_dir
 from sentiment_bert.layout import Layout, load_training_facts
 from sentiment_bert.train import write_card
 
@@ -51,7 +50,7 @@ SHOWN_MISTAKES = 6
 def score(y: np.ndarray, proba: np.ndarray, resamples: int, seed: int) -> dict[str, Any]:
     metrics: dict[str, Any] = {k: round(v, 5) for k, v in classification_metrics(y, proba).items()}
     ci = bootstrap_ci(
-        lambda t, p: float(accuracy_score(t, predicted_labels(p))),
+        accuracy_of,
         y,
         proba,
         n_resamples=resamples,
@@ -222,8 +221,8 @@ def selection_run(facts: dict[str, Any], summary_path: Path | None) -> dict[str,
     selection: dict[str, Any] = json.loads(summary_path.read_text(encoding="utf-8"))
 
     def recipe(run: dict[str, Any]) -> dict[str, Any]:
-        # A key added to TrainConfig after a run was recorded takes its default: the behaviour that run had.
-        filled = TrainConfig().model_dump() | run["hyperparameters"]
+        # A key added after a run was recorded takes its default: the behaviour that run had.
+        filled = TrainConfig().model_dump() | {"pooling": ModelConfig().pooling} | run["hyperparameters"]
         return {k: v for k, v in filled.items() if k not in VALIDATION_RUN_KEYS}
 
     if selection.get("refit") or not selection.get("validation_curve") or recipe(selection) != recipe(facts):

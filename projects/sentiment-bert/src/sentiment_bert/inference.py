@@ -138,6 +138,7 @@ class TorchClassifier(EncoderClassifier):
     def load(cls, model_dir: Path, precision: Precision = "fp32", attention: str | None = None) -> TorchClassifier:
         """`attention="eager"` for ONNX export (a graph ONNX Runtime can fuse); None: transformers' default (SDPA)."""
         import torch
+
         from sentiment_bert.modeling import load_classifier
 
         require_model_dir(model_dir)
@@ -189,6 +190,11 @@ class OnnxClassifier(EncoderClassifier):
 def predicted_labels(p_positive: npt.ArrayLike) -> npt.NDArray[np.int64]:
     """Labels (1 = positive) from P(positive)."""
     return (np.asarray(p_positive) >= POSITIVE_THRESHOLD).astype(np.int64)
+
+
+def accuracy_of(labels: npt.ArrayLike, p_positive: npt.ArrayLike) -> float:
+    """Accuracy of the decisions `predicted_labels` takes from P(positive)."""
+    return float(np.mean(np.asarray(labels) == predicted_labels(p_positive)))
 
 
 def label_of(p_positive: float) -> str:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score
 
 from mlshared.console import console, make_progress
 from mlshared.datasets import DataSettings
@@ -28,7 +27,7 @@ from sentiment_bert.inference import (
     EncoderClassifier,
     OnnxClassifier,
     TorchClassifier,
-    predicted_labels,
+    accuracy_of,
     quantize_linear_int8,
     require_model_dir,
 )
@@ -44,7 +43,7 @@ ONNX_CANDIDATES: tuple[tuple[tuple[Int8Operator, ...], bool], ...] = (
 
 
 def _accuracy(classifier: EncoderClassifier, texts: list[str], labels: np.ndarray) -> float:
-    return float(accuracy_score(labels, predicted_labels(classifier.predict_proba(texts, 32))))
+    return accuracy_of(labels, classifier.predict_proba(texts, 32))
 
 
 def choose_int8(config: Config, layout: Layout, settings: DataSettings | None = None) -> dict[str, Any]:

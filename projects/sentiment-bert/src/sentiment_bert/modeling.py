@@ -29,23 +29,25 @@ from sentiment_bert.config import Pooling
 MEAN_POOLED = "bert-mean-pooled"
 
 
-class MeanPooledBertConfig(BertConfig):
+class MeanPooledBertConfig(BertConfig):  # type: ignore[no-untyped-call]  # transformers' __init_subclass__
     model_type = MEAN_POOLED
 
 
-class MeanPooledBertForSequenceClassification(BertPreTrainedModel):
+class MeanPooledBertForSequenceClassification(BertPreTrainedModel):  # type: ignore[no-untyped-call]
     """BERT with a linear classifier on the attention-masked mean of the last layer's token vectors."""
 
     config_class = MeanPooledBertConfig
 
     def __init__(self, config: MeanPooledBertConfig) -> None:
         super().__init__(config)
-        self.num_labels = config.num_labels
+        if config.num_labels is None:
+            raise ValueError("config.num_labels is required")
+        self.num_labels: int = config.num_labels
         self.bert = BertModel(config, add_pooling_layer=False)
         dropout = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
         self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-        self.post_init()
+        self.classifier = nn.Linear(config.hidden_size, self.num_labels)
+        self.post_init()  # type: ignore[no-untyped-call]
 
     def forward(
         self,
@@ -65,7 +67,9 @@ class MeanPooledBertForSequenceClassification(BertPreTrainedModel):
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
         logits = self.classifier(self.dropout(pooled))
-        loss = nn.functional.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1)) if labels is not None else None
+        loss = None
+        if labels is not None:
+            loss = nn.functional.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1))
         return SequenceClassifierOutput(loss=loss, logits=logits)
 
 
@@ -90,7 +94,8 @@ def new_classifier(location: str, pooling: Pooling, labels: tuple[str, ...], loc
             f"model.pooling: mean needs a BERT-architecture checkpoint; {location!r} is a {base.model_type!r} model.",
             hint="Use model.pooling: cls (the architecture's own classification head) with this checkpoint.",
         )
-    fields = {k: v for k, v in base.to_dict().items() if k not in {"model_type", "architectures", "transformers_version"}}
+    kept_fields = base.to_dict().keys() - {"model_type", "architectures", "transformers_version"}
+    fields = {k: v for k, v in base.to_dict().items() if k in kept_fields}
     config = MeanPooledBertConfig(**{**fields, **label_maps})
     return MeanPooledBertForSequenceClassification.from_pretrained(
         location, config=config, local_files_only=local_files_only
@@ -100,4 +105,3 @@ def new_classifier(location: str, pooling: Pooling, labels: tuple[str, ...], loc
 def load_classifier(model_dir: Path, **kwargs: Any) -> Any:
     """A saved fine-tuned model of either pooling (the registration above is what makes `mean` loadable)."""
     return AutoModelForSequenceClassification.from_pretrained(str(model_dir), **kwargs)
-

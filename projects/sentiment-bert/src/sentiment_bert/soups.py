@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score
 
 from mlshared.console import UserError, console, make_progress
 from mlshared.datasets import DataSettings
 from sentiment_bert.config import Config
 from sentiment_bert.data import LABEL, TEXT, held_out_validation
-from sentiment_bert.inference import TorchClassifier, predicted_labels, require_model_dir
+from sentiment_bert.inference import TorchClassifier, accuracy_of, require_model_dir
 from sentiment_bert.layout import Layout, load_training_facts
 
 REPORT = "soups.json"
@@ -110,7 +109,7 @@ def score_soups(
 
 
 def _accuracy(labels: np.ndarray, proba: np.ndarray) -> float:
-    return round(float(accuracy_score(labels, predicted_labels(proba))), 4)
+    return round(accuracy_of(labels, proba), 4)
 
 
 def _print(report: dict[str, Any]) -> None:

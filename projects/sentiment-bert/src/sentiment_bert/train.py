@@ -30,7 +30,7 @@ from mlshared.paths import OutputDirs
 from sentiment_bert import baseline, checkpoint, cpu, modelcard
 from sentiment_bert.config import Config
 from sentiment_bert.data import DATASET, LABEL, LABELS, TEXT, TRAIN_FILE, Splits, load_train, training_splits
-from sentiment_bert.inference import predicted_labels
+from sentiment_bert.inference import accuracy_of
 from sentiment_bert.layout import TRAINING_FILE, Layout
 
 
@@ -352,7 +352,10 @@ def train(config: Config, profile: str, outputs: OutputDirs, settings: DataSetti
         facts["mlflow_run_id"] = str(run.info.run_id)
         facts["experiment"] = config.tracking.experiment
         facts["max_length"] = config.model.max_length
-        facts["hyperparameters"] = config.train.model_dump() | {"max_length": config.model.max_length}
+        facts["hyperparameters"] = config.train.model_dump() | {
+            "max_length": config.model.max_length,
+            "pooling": config.model.pooling,
+        }
         tracking.log_metrics(
             {
                 "validation": facts["validation"] or {},
@@ -378,7 +381,7 @@ def _accuracy_on_validation(model: baseline.TfidfClassifier, splits: Splits) -> 
     if splits.validation.empty:
         return None
     proba = model.predict_proba(splits.validation[TEXT].tolist())
-    return float(accuracy_score(splits.validation[LABEL], predicted_labels(proba)))
+    return accuracy_of(splits.validation[LABEL], proba)
 
 
 def write_card(model_dir: Path, facts: dict[str, Any], **extra: Any) -> Path:
@@ -393,6 +396,7 @@ def write_card(model_dir: Path, facts: dict[str, Any], **extra: Any) -> Path:
             hyperparameters=facts["hyperparameters"],
             validation_metrics=facts["validation"] or {},
             weights=kept_weights(facts),
+            pooling=facts["hyperparameters"].get("pooling", "cls"),
             **extra,
         ),
     )
