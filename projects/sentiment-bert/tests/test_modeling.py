@@ -11,12 +11,15 @@ import torch
 from mlshared.console import UserError
 from sentiment_bert import checkpoint
 from sentiment_bert.data import LABELS
+from sentiment_bert.export import export_onnx, fused_operators, parity
 from sentiment_bert.modeling import (
     MEAN_POOLED,
     MeanPooledBertForSequenceClassification,
     load_classifier,
     new_classifier,
 )
+
+pytestmark = pytest.mark.slow  # loads the pretrained encoder several times and exports one model to ONNX
 
 # "[CLS] a gripping , funny film [SEP]" in the bundled WordPiece vocabulary, then two pads.
 IDS = torch.tensor([[101, 1037, 13940, 1010, 6057, 2143, 102, 0, 0]])
@@ -76,3 +79,17 @@ def test_mean_pooling_refuses_a_checkpoint_that_is_not_bert(tmp_path: Path) -> N
     with pytest.raises(UserError, match="'distilbert' model") as error:
         new_classifier(str(tmp_path), "mean", LABELS, local_files_only=True)
     assert "pooling: cls" in (error.value.hint or "")
+
+
+def test_a_mean_pooled_model_exports_to_a_fused_onnx_graph_with_parity(mean_model: Any, tmp_path: Path) -> None:
+    from transformers import AutoTokenizer
+
+    model_dir = tmp_path / "model"
+    mean_model.save_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(str(checkpoint.default_path()))
+    tokenizer.model_max_length = 32
+    tokenizer.save_pretrained(model_dir)
+    onnx_path = export_onnx(model_dir, tmp_path / "model.onnx", opset=17)
+    sentences = ["a gripping , funny film", "", "dull", "word " * 100]  # padded, empty and truncated inputs
+    assert parity(model_dir, onnx_path, sentences)["max_abs_logit_diff"] < 1e-3
+    assert fused_operators(onnx_path)["Attention"] == mean_model.config.num_hidden_layers

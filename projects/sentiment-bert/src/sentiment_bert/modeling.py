@@ -94,8 +94,8 @@ def new_classifier(location: str, pooling: Pooling, labels: tuple[str, ...], loc
             f"model.pooling: mean needs a BERT-architecture checkpoint; {location!r} is a {base.model_type!r} model.",
             hint="Use model.pooling: cls (the architecture's own classification head) with this checkpoint.",
         )
-    kept_fields = base.to_dict().keys() - {"model_type", "architectures", "transformers_version"}
-    fields = {k: v for k, v in base.to_dict().items() if k in kept_fields}
+    dropped = {"model_type", "architectures", "transformers_version"}
+    fields = {k: v for k, v in base.to_dict().items() if k not in dropped}
     config = MeanPooledBertConfig(**{**fields, **label_maps})
     return MeanPooledBertForSequenceClassification.from_pretrained(
         location, config=config, local_files_only=local_files_only
