@@ -206,3 +206,24 @@ def test_selection_run_matches_recipes_not_run_length_guards(tmp_path: Path) -> 
     # ...and not one that changed it.
     path.write_text(json.dumps(newer | {"hyperparameters": recipe | {"cpu_bf16": True}}))
     assert selection_run(refit, path) is None
+
+
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_gradient_accumulation_keeps_the_loss_a_per_sentence_mean(
+    pooling: str, tiny_config: Config, tmp_path: Path
+) -> None:
+    """A fresh two-class head starts at a loss of ln 2 = 0.69; accumulated un-normalised, it would log 1.39."""
+    overrides = {
+        "data": {"refit": True, "train_limit": 160},
+        "model": {"pooling": pooling},
+        "train": {"max_steps": 2, "batch_size": 8, "gradient_accumulation_steps": 2, "eval_steps": 2},
+        "tracking": {"registered_model": f"sentiment-bert-accumulated-{pooling}"},
+    }
+    config = Config.model_validate(deep_merge(tiny_config.model_dump(), overrides))
+    result = train(config, "test", OutputDirs(tmp_path, "test"))
+    first = result.summary["train_loss_curve"][0]
+    assert first["step"] == 1 and 0.5 < first["loss"] < 0.9
+    assert result.summary["hyperparameters"]["pooling"] == pooling
+    assert TorchClassifier.load(result.model_dir).model.config.model_type == (
+        "bert" if pooling == "cls" else "bert-mean-pooled"
+    )

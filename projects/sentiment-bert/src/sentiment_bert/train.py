@@ -259,6 +259,10 @@ def fine_tune(config: Config, splits: Splits, layout: Layout, ckpt: checkpoint.C
         compute_metrics=compute_metrics if evaluating else None,
         callbacks=callbacks,
     )
+    # Both heads return the batch-mean loss and ignore `num_items_in_batch`. Trainer trusts any forward with
+    # **kwargs to normalise by it and then skips dividing by the accumulation steps, which would inflate the loss
+    # gradient_accumulation_steps-fold (transformers#47688); this restores the division.
+    trainer.model_accepts_loss_kwargs = False
     load_before = os.getloadavg()
     start = time.perf_counter()
     output = trainer.train()
