@@ -10,6 +10,7 @@ import torch
 
 from mlshared.console import UserError
 from sentiment_bert import checkpoint
+from sentiment_bert.config import Pooling
 from sentiment_bert.data import LABELS
 from sentiment_bert.export import export_onnx, fused_operators, parity
 from sentiment_bert.modeling import (
@@ -26,9 +27,9 @@ IDS = torch.tensor([[101, 1037, 13940, 1010, 6057, 2143, 102, 0, 0]])
 MASK = torch.tensor([[1, 1, 1, 1, 1, 1, 1, 0, 0]])
 
 
-def _fresh(pooling: str, seed: int = 0) -> Any:
+def _fresh(pooling: Pooling, seed: int = 0) -> Any:
     torch.manual_seed(seed)
-    return new_classifier(str(checkpoint.default_path()), pooling, LABELS, local_files_only=True).eval()  # type: ignore[arg-type]
+    return new_classifier(str(checkpoint.default_path()), pooling, LABELS, local_files_only=True).eval()
 
 
 @pytest.fixture(scope="module")
