@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,13 @@ from sentiment_bert.layout import TRAINING_FILE, Layout
 from sentiment_bert.train import TailAverage, TrainResult, train
 
 pytestmark = pytest.mark.slow
+
+
+def _train_variant(tiny_config: Config, overrides: dict[str, Any], tmp_path: Path) -> TrainResult:
+    """A short run of the tiny recipe with some keys changed, through the same `train` as the README run."""
+    return train(
+        Config.model_validate(deep_merge(tiny_config.model_dump(), overrides)), "test", OutputDirs(tmp_path, "test")
+    )
 
 
 def test_tiny_fine_tune_learns_well_above_chance(classifier: TorchClassifier, sst2_test: pd.DataFrame) -> None:
@@ -165,8 +173,7 @@ def test_refit_with_tail_averaging_keeps_the_average(tiny_config: Config, tmp_pa
         "train": {"max_steps": 20, "average_from": 0.5, "average_every": 5},
         "tracking": {"registered_model": "sentiment-bert-averaged"},
     }
-    config = Config.model_validate(deep_merge(tiny_config.model_dump(), overrides))
-    result = train(config, "test", OutputDirs(tmp_path, "test"))
+    result = _train_variant(tiny_config, overrides, tmp_path)
     facts = result.summary
     assert facts["kept"] == "averaged weights" and facts["global_steps"] == 20
     assert facts["weight_averaging"] == {"from_step": 10, "every_steps": 5, "snapshots": 3}  # steps 10, 15, 20
@@ -180,8 +187,7 @@ def test_a_select_run_can_keep_its_last_weights(tiny_config: Config, tmp_path: P
         "train": {"max_steps": 20, "eval_steps": 10, "keep": "last", "run_seed": 7},
         "tracking": {"registered_model": "sentiment-bert-last"},
     }
-    config = Config.model_validate(deep_merge(tiny_config.model_dump(), overrides))
-    result = train(config, "test", OutputDirs(tmp_path, "test"))
+    result = _train_variant(tiny_config, overrides, tmp_path)
     facts = result.summary
     assert facts["kept"] == "last weights" and facts["best_checkpoint_step"] is None and not facts["refit"]
     assert [c["step"] for c in facts["validation_curve"]] == [10, 20]
@@ -219,8 +225,7 @@ def test_gradient_accumulation_keeps_the_loss_a_per_sentence_mean(
         "train": {"max_steps": 2, "batch_size": 8, "gradient_accumulation_steps": 2, "eval_steps": 2},
         "tracking": {"registered_model": f"sentiment-bert-accumulated-{pooling}"},
     }
-    config = Config.model_validate(deep_merge(tiny_config.model_dump(), overrides))
-    result = train(config, "test", OutputDirs(tmp_path, "test"))
+    result = _train_variant(tiny_config, overrides, tmp_path)
     first = result.summary["train_loss_curve"][0]
     assert first["step"] == 1 and 0.5 < first["loss"] < 0.9
     assert result.summary["hyperparameters"]["pooling"] == pooling

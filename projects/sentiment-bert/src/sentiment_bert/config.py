@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -66,6 +67,12 @@ class TrainConfig(StrictModel):
 # Training keys that may differ between a `select` run and the refit of its recipe: they only concern a run with a
 # validation split (how long it may go on, which weights it saves), so they are not part of the recipe.
 VALIDATION_RUN_KEYS = frozenset({"early_stopping_patience", "max_train_minutes", "keep"})
+
+
+def recorded_hyperparameters(recorded: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's recorded `hyperparameters` (train.* keys, max_length, pooling), where a key added after the run
+    was recorded takes its default: the behaviour that run had."""
+    return TrainConfig().model_dump() | {"pooling": ModelConfig().pooling} | dict(recorded)
 
 
 class BaselineConfig(StrictModel):

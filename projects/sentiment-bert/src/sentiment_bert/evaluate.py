@@ -27,7 +27,7 @@ from mlshared.reports import (
 )
 from sentiment_bert import behaviour
 from sentiment_bert.baseline import TfidfClassifier
-from sentiment_bert.config import VALIDATION_RUN_KEYS, Config, ModelConfig, TrainConfig
+from sentiment_bert.config import VALIDATION_RUN_KEYS, Config, recorded_hyperparameters
 from sentiment_bert.data import DATASET, LABEL, LABELS, TEST_FILE, TEXT, TRAIN_FILE, load_test, load_train, summary
 from sentiment_bert.inference import Classifier, TorchClassifier, accuracy_of, predicted_labels, require_model_dir
 from sentiment_bert.layout import Layout, load_training_facts
@@ -221,8 +221,7 @@ def selection_run(facts: dict[str, Any], summary_path: Path | None) -> dict[str,
     selection: dict[str, Any] = json.loads(summary_path.read_text(encoding="utf-8"))
 
     def recipe(run: dict[str, Any]) -> dict[str, Any]:
-        # A key added after a run was recorded takes its default: the behaviour that run had.
-        filled = TrainConfig().model_dump() | {"pooling": ModelConfig().pooling} | run["hyperparameters"]
+        filled = recorded_hyperparameters(run["hyperparameters"])
         return {k: v for k, v in filled.items() if k not in VALIDATION_RUN_KEYS}
 
     if selection.get("refit") or not selection.get("validation_curve") or recipe(selection) != recipe(facts):

@@ -26,7 +26,7 @@ class CardFacts:
     hyperparameters: Mapping[str, Any]
     validation_metrics: Mapping[str, float]
     weights: str = ""  # which weights are the model, in words (see train.kept_weights)
-    pooling: str = "cls"  # model.pooling: "mean" is this package's registered architecture
+    pooling: str = "cls"  # model.pooling (config.Pooling): "mean" is this package's registered architecture
     test_metrics: Mapping[str, float] = field(default_factory=dict)
     behaviour_pass_rates: Mapping[str, float] = field(default_factory=dict)
 

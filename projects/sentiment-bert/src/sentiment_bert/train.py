@@ -28,7 +28,7 @@ from mlshared.console import console
 from mlshared.datasets import DataSettings, fingerprint
 from mlshared.paths import OutputDirs
 from sentiment_bert import baseline, checkpoint, cpu, modelcard
-from sentiment_bert.config import Config
+from sentiment_bert.config import Config, recorded_hyperparameters
 from sentiment_bert.data import DATASET, LABEL, LABELS, TEXT, TRAIN_FILE, Splits, load_train, training_splits
 from sentiment_bert.inference import accuracy_of
 from sentiment_bert.layout import TRAINING_FILE, Layout
@@ -400,7 +400,7 @@ def write_card(model_dir: Path, facts: dict[str, Any], **extra: Any) -> Path:
             hyperparameters=facts["hyperparameters"],
             validation_metrics=facts["validation"] or {},
             weights=kept_weights(facts),
-            pooling=facts["hyperparameters"].get("pooling", "cls"),
+            pooling=recorded_hyperparameters(facts["hyperparameters"])["pooling"],
             **extra,
         ),
     )
