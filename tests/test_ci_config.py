@@ -136,7 +136,8 @@ def _copy_ci_tree(root: Path, dest: Path) -> Path:
     for project in workflows.project_names(root):
         (dest / "projects" / project).mkdir(parents=True)
         for name in ("pyproject.toml", "README.md"):
-            shutil.copy(root / "projects" / project / name, dest / "projects" / project / name)
+            if (root / "projects" / project / name).is_file():
+                shutil.copy(root / "projects" / project / name, dest / "projects" / project / name)
     return dest
 
 
@@ -152,9 +153,8 @@ def test_adding_a_project_without_workflow_or_badge_fails(root: Path, tmp_path: 
     shutil.copy(copy / ".github/workflows/house-prices.yml", copy / ".github/workflows/weather-forecast.yml")
     text = (copy / ".github/workflows/weather-forecast.yml").read_text().replace("house-prices", "weather-forecast")
     (copy / ".github/workflows/weather-forecast.yml").write_text(text)
-    assert [p.split(":")[0] + ":" + p.split(":")[1][:7] for p in workflows.problems(copy)] == [
-        "weather-forecast: README."
-    ]
+    mine = [p for p in workflows.problems(copy) if p.startswith("weather-forecast:")]
+    assert len(mine) == 1 and "README.md lacks its status badge" in mine[0], mine
 
 
 def test_a_badge_pointing_at_another_repository_fails(root: Path, tmp_path: Path) -> None:
@@ -162,7 +162,8 @@ def test_a_badge_pointing_at_another_repository_fails(root: Path, tmp_path: Path
     owner = read_owner(copy)
     config = (copy / "mkdocs.yml").read_text().replace(owner.repo_url, "https://github.com/someone-else/portfolio")
     (copy / "mkdocs.yml").write_text(config)
-    assert len(workflows.problems(copy)) == len(workflows.project_names(copy))
+    badgeless = {p.split(":")[0] for p in workflows.problems(copy) if "status badge" in p}
+    assert badgeless == set(workflows.project_names(copy))
 
 
 # --- the pull-request matrix: .github/scripts/changed_projects.py ---

@@ -14,6 +14,7 @@ from mlshared import datasets, reports
 from mlshared.console import UserError, console, friendly_errors
 from mlshared.paths import find_workspace_root
 from mlshared.projects import ProjectSpec, discover
+from mlshared.publish.cli import register as register_publishing
 
 app = typer.Typer(
     help="ML portfolio monorepo: one command for every project.\n\n"
@@ -26,6 +27,7 @@ data_app = typer.Typer(help="Datasets: list, check, fetch and verify them.", no_
 readme_app = typer.Typer(help="README results tables generated from reports/metrics.json.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(readme_app, name="readme")
+register_publishing(app)  # init, site, new, spaces
 
 ProfileOption = Annotated[
     str, typer.Option("--profile", "-p", help="`quick` (minutes, writes artifacts/quick/) or `full` (README numbers).")

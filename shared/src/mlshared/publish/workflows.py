@@ -21,10 +21,10 @@ def project_names(root: Path) -> list[str]:
 
 
 def load_workflow(path: Path) -> dict[str, Any]:
-    workflow: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if True in workflow:  # YAML 1.1 reads a bare `on:` key as the boolean true
-        workflow["on"] = workflow.pop(True)
-    return workflow
+    loaded: dict[Any, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if True in loaded:  # YAML 1.1 reads a bare `on:` key as the boolean true
+        loaded["on"] = loaded.pop(True)
+    return {str(key): value for key, value in loaded.items()}
 
 
 def required_paths(project: str) -> tuple[str, ...]:
@@ -38,7 +38,9 @@ def problems(root: Path, owner: Owner | None = None) -> list[str]:
     for project in project_names(root):
         path = root / ".github" / "workflows" / f"{project}.yml"
         if not path.is_file():
-            found.append(f"{project}: no workflow {path.relative_to(root)} (copy another project's, or `portfolio new`)")
+            found.append(
+                f"{project}: no workflow {path.relative_to(root)} (copy another project's, or `portfolio new`)"
+            )
             continue
         workflow = load_workflow(path)
         calls = [job for job in workflow.get("jobs", {}).values() if job.get("uses") == REUSABLE]
