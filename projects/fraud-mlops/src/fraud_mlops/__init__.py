@@ -1,0 +1,1 @@
+"""Card-fraud detection on simulated transactions: simulator, causal features, models, MLOps loop."""

@@ -1,0 +1,3 @@
+from fraud_mlops.cli import main
+
+main()

@@ -1,0 +1,172 @@
+"""Causal features, one definition for training, batch scoring and the online store's tests.
+
+The handbook's set (chapter 3.4): weekend and night flags; per customer the number of transactions
+and their mean amount over the last 1, 7 and 30 days; per terminal the number of transactions and
+the share of frauds over 1, 7 and 30 days *ending 7 days ago*, because a fraud label is only known
+after an investigation delay of 7 days. The extended set adds causal features the handbook does not
+use: the amount relative to the customer's 7- and 30-day mean, the time since the customer's
+previous transaction and the customer's transactions at the same terminal over 30 days.
+
+Every window is `(t - w, t]` and holds the rows that arrived *at or before* this one (time, then
+transaction id): what a stream processor that sees one transaction at a time knows. The windows are
+polars' `rolling_sum_by` grouped with `.over(key)`: multi-threaded and vectorised (pandas'
+groupby-rolling takes ~46 s on the 1.47M rows here). polars puts *every* row with the same timestamp
+in a window, later arrivals included, so `_arrived` subtracts the same-key, same-time rows that come
+after this one. The expressions of one key read only that key's rows, which is what lets Dask compute
+them per partition after a shuffle by key (`KEYED`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final, Literal
+
+import polars as pl
+
+from fraud_mlops.schema import AMOUNT, CUSTOMER, LABEL, LABEL_COLUMNS, TERMINAL, TIME, TX_ID
+
+FeatureSet = Literal["handbook", "extended"]
+FEATURE_SETS: Final[tuple[FeatureSet, ...]] = ("handbook", "extended")
+SINCE_CAP_S: Final = 30 * 86_400.0  # a first transaction and a gap of a month or more read the same
+DAY = "d"
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Window lengths in days; `delay` is how long until a fraud label is known."""
+
+    customer: tuple[int, ...] = (1, 7, 30)
+    terminal: tuple[int, ...] = (1, 7, 30)
+    delay: int = 7
+    ratio: tuple[int, ...] = (7, 30)
+    pair: int = 30
+
+
+def _one() -> pl.Expr:
+    return pl.col(AMOUNT).is_not_null().cast(pl.Float64)
+
+
+def _window(value: pl.Expr, days: int, keys: list[str]) -> pl.Expr:
+    """Sum of `value` over `(t - days, t]` per key, every row with timestamp t included."""
+    window = value.cast(pl.Float64).rolling_sum_by(TIME, window_size=f"{days}{DAY}", closed="right")
+    return window.over(keys)
+
+
+LATER_N, LATER_AMOUNT, LATER_PAIR_N = "_later_n", "_later_amount", "_later_pair_n"
+
+
+def with_arrival_corrections(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add, per row, what the same customer (and customer-terminal pair) did at the same timestamp
+    *after* this row: `rolling_sum_by` counts those rows, a stream does not know them yet.
+
+    Ties are rare (42 rows of 1.47M in the handbook data), so they are found with one hash pass and
+    corrected on that small subset instead of a group-by over every (customer, time).
+    """
+    tied = frame.with_row_index("_pos").filter(pl.struct(CUSTOMER, TIME).is_duplicated())
+    zeros = pl.Series(values=[0.0] * frame.height, dtype=pl.Float64)
+    if tied.is_empty():
+        return frame.with_columns(zeros.alias(LATER_N), zeros.alias(LATER_AMOUNT), zeros.alias(LATER_PAIR_N))
+    one, amount = _one(), pl.col(AMOUNT).cast(pl.Float64)
+    pair = [CUSTOMER, TERMINAL, TIME]
+    fixes = tied.select(
+        "_pos",
+        (one.sum() - one.cum_sum()).over([CUSTOMER, TIME]).alias(LATER_N),
+        (amount.sum() - amount.cum_sum()).over([CUSTOMER, TIME]).alias(LATER_AMOUNT),
+        (one.sum() - one.cum_sum()).over(pair).alias(LATER_PAIR_N),
+    )
+    positions = fixes["_pos"]
+    return frame.with_columns(
+        zeros.scatter(positions, fixes[c]).alias(c) for c in (LATER_N, LATER_AMOUNT, LATER_PAIR_N)
+    )
+
+
+def customer_features(w: Windows, feature_set: FeatureSet) -> dict[str, pl.Expr]:
+    """Per-customer windows; needs the columns of `with_arrival_corrections`."""
+    keys = [CUSTOMER]
+    amount = pl.col(AMOUNT).cast(pl.Float64)
+    days = sorted({*w.customer, *(w.ratio if feature_set == "extended" else ())})
+    counts = {d: _window(_one(), d, keys) - pl.col(LATER_N) for d in days}
+    sums = {d: _window(amount, d, keys) - pl.col(LATER_AMOUNT) for d in days}
+    out: dict[str, pl.Expr] = {}
+    for d in w.customer:
+        out[f"CUSTOMER_ID_NB_TX_{d}DAY_WINDOW"] = counts[d]
+        out[f"CUSTOMER_ID_AVG_AMOUNT_{d}DAY_WINDOW"] = sums[d] / counts[d]
+    if feature_set == "extended":
+        for d in w.ratio:
+            mean = sums[d] / counts[d]
+            out[f"CUSTOMER_ID_AMOUNT_RATIO_{d}DAY"] = pl.when(mean > 0).then(amount / mean).otherwise(1.0)
+        gap = (pl.col(TIME) - pl.col(TIME).shift(1)).over(keys).dt.total_seconds(fractional=True)
+        out["CUSTOMER_ID_LOG_SECONDS_SINCE_PREV_TX"] = gap.fill_null(SINCE_CAP_S).clip(0, SINCE_CAP_S).log1p()
+        pair = _window(_one(), w.pair, [CUSTOMER, TERMINAL]) - pl.col(LATER_PAIR_N)
+        out[f"CUSTOMER_TERMINAL_NB_TX_{w.pair}DAY_WINDOW"] = pair
+    return out
+
+
+def terminal_features(w: Windows) -> dict[str, pl.Expr]:
+    """Counts and fraud shares over `(t - delay - d, t - delay]`: the long window minus the delay window.
+
+    Rows that share this row's timestamp are in both windows and cancel: no arrival correction is needed.
+    """
+    keys = [TERMINAL]
+    frauds = pl.col(LABEL).cast(pl.Float64)
+    delay_tx = _window(_one(), w.delay, keys)
+    delay_frauds = _window(frauds, w.delay, keys)
+    out: dict[str, pl.Expr] = {}
+    for d in w.terminal:
+        n = _window(_one(), w.delay + d, keys) - delay_tx
+        f = _window(frauds, w.delay + d, keys) - delay_frauds
+        out[f"TERMINAL_ID_NB_TX_{d}DAY_WINDOW"] = n
+        out[f"TERMINAL_ID_RISK_{d}DAY_WINDOW"] = pl.when(n > 0).then(f / n).otherwise(0.0)
+    return out
+
+
+def calendar_features() -> dict[str, pl.Expr]:
+    return {
+        "TX_DURING_WEEKEND": (pl.col(TIME).dt.weekday() >= 6).cast(pl.Float64),  # polars: Monday = 1
+        "TX_DURING_NIGHT": (pl.col(TIME).dt.hour() <= 6).cast(pl.Float64),  # the handbook's "hour <= 6"
+    }
+
+
+def feature_exprs(feature_set: FeatureSet, w: Windows = Windows()) -> dict[str, pl.Expr]:
+    """Feature name -> polars expression, in the model's column order."""
+    exprs: dict[str, pl.Expr] = {AMOUNT: pl.col(AMOUNT).cast(pl.Float64), **calendar_features()}
+    exprs |= customer_features(w, feature_set)
+    exprs |= terminal_features(w)
+    return exprs
+
+
+def feature_names(feature_set: FeatureSet, w: Windows = Windows()) -> list[str]:
+    names = list(feature_exprs(feature_set, w))
+    assert_no_labels(names)
+    return names
+
+
+def assert_no_labels(names: list[str]) -> None:
+    """The label and the simulator's scenario are outcomes, never inputs."""
+    leaked = set(names) & set(LABEL_COLUMNS)
+    if leaked:
+        raise ValueError(f"label columns among the features: {sorted(leaked)}")
+
+
+def in_stream_order(frame: pl.DataFrame) -> pl.DataFrame:
+    """Time, then transaction id: the order a stream processor sees the rows in."""
+    return frame.sort([TIME, TX_ID])
+
+
+def compute(frame: pl.DataFrame, feature_set: FeatureSet = "extended", w: Windows = Windows()) -> pl.DataFrame:
+    """The transactions (stream order) with their features. Needs TX_FRAUD for the terminal risk; rows
+    whose label is unknown count as genuine (as they do for a live system until the label arrives)."""
+    base = in_stream_order(frame)
+    if LABEL not in base.columns:
+        base = base.with_columns(pl.lit(0, pl.Int64).alias(LABEL))
+    base = base.with_columns(pl.col(LABEL).fill_null(0))
+    exprs = feature_exprs(feature_set, w)
+    computed = with_arrival_corrections(base).lazy().with_columns(**{k: v for k, v in exprs.items() if k != AMOUNT})
+    return computed.drop(LATER_N, LATER_AMOUNT, LATER_PAIR_N).collect()
+
+
+KEYED: Final[dict[str, Callable[[Windows, FeatureSet], dict[str, pl.Expr]]]] = {
+    CUSTOMER: customer_features,
+    TERMINAL: lambda w, _: terminal_features(w),
+}
