@@ -60,8 +60,8 @@ format: setup ## Apply ruff fixes and formatting
 	$(BIN)/ruff format .
 
 .PHONY: lock
-lock: setup ## Re-resolve every dependency and rewrite requirements.lock
-	$(BIN)/python scripts/lock.py
+lock: setup ## Rewrite requirements.lock after a dependency change, keeping existing pins (UPGRADE=1 re-resolves all)
+	$(BIN)/python scripts/lock.py $(if $(UPGRADE),--upgrade)
 
 .PHONY: data
 data: setup ## Show every dataset and whether its files are verified
