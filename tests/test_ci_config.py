@@ -254,3 +254,15 @@ def test_every_make_target_is_documented(root: Path) -> None:
 
 def _strip_colours(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def test_root_readme_shows_the_gate_and_site_badges_and_says_how_to_make_it_yours(root: Path) -> None:
+    owner = read_owner(root)
+    text = (root / "README.md").read_text()
+    opening = text.split("\n## ")[0]
+    for workflow in ("ci.yml", "pages.yml", "nightly.yml"):
+        assert f"{owner.workflow_url(workflow)}/badge.svg" in opening, workflow
+    assert owner.site_url in opening
+    make_it_yours = text.split("## Make it yours\n", 1)[1].split("\n## ")[0]
+    assert "portfolio init --name" in make_it_yours and "**CI result**" in make_it_yours
+    assert "Source: **GitHub Actions**" in make_it_yours

@@ -13,6 +13,7 @@ from mlshared.paths import find_workspace_root
 
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
+    app.command("site")(site)
 
 
 @friendly_errors
@@ -44,3 +45,27 @@ def _rel(path: Path, root: Path) -> Path:
         return path.relative_to(root)
     except ValueError:
         return path
+
+
+@friendly_errors
+def site(
+    out: Annotated[Path, typer.Option("--out", help="Where the built HTML goes.")] = Path("build/site"),
+    screenshot: Annotated[
+        Path | None, typer.Option("--screenshot", help="Also save a PNG of the home page (headless Chromium).")
+    ] = None,
+) -> None:
+    """Build the portfolio site (MkDocs + Material): a card per project with its headline metric and
+    screenshot, each README with its figures, and a model card. Strict: a broken link fails the build.
+
+    Preview with `python -m http.server -d build/site`; `.github/workflows/pages.yml` publishes it.
+    """
+    from mlshared.publish import site as site_module
+
+    root = find_workspace_root()
+    out = out if out.is_absolute() else Path.cwd() / out
+    with console.status("Building the site (mkdocs build --strict)"):
+        built = site_module.build(root, out)
+    console.print(f"[green]Site built[/] in {_rel(built, root)} ({len(list(built.rglob('*.html')))} pages).")
+    if screenshot is not None:
+        site_module.screenshot(built, screenshot)
+        console.print(f"Screenshot: {_rel(screenshot.resolve(), root)}")
