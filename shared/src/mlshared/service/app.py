@@ -24,7 +24,7 @@ from mlshared.service.errors import DESCRIPTIONS, Problem, install_error_handler
 from mlshared.service.logs import json_logger
 from mlshared.service.metrics import instrument
 from mlshared.service.model import ModelSlot, loaded_model
-from mlshared.service.security import require_api_key
+from mlshared.service.security import key_forms, require_api_key
 from mlshared.service.settings import ServiceSettings
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -38,7 +38,7 @@ class Service:
     model: ModelSlot[Any]
     registry: CollectorRegistry
     logger: logging.Logger
-    api_key: bytes | None
+    api_key: tuple[bytes, ...] | None  # the configured key's accepted byte forms (see security.py)
     limiter: anyio.CapacityLimiter | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -167,7 +167,7 @@ def build_app(
     `on_startup` runs after loading, e.g. to create project metrics in `service.registry`.
     """
     logger = json_logger(title.replace("-", "_"), settings.log_level)
-    key = settings.api_key.get_secret_value().encode("utf-8") if settings.api_key is not None else None
+    key = key_forms(settings.api_key.get_secret_value()) if settings.api_key is not None else None
     service = Service(settings, ModelSlot(model_name, model), CollectorRegistry(), logger, key)
 
     @asynccontextmanager
