@@ -8,7 +8,8 @@ from typing import Annotated, Any
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.testclient import TestClient
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic_settings import SettingsConfigDict
 
 from mlshared.console import UserError
 from mlshared.service import (
@@ -146,9 +147,21 @@ def test_api_key_compares_bytes_any_characters(configured: str) -> None:
             assert client.get(probe).status_code == 200, probe
 
 
-def test_empty_key_means_no_key() -> None:
+def test_empty_key_means_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = ServiceSettings(access_log=False, api_key="  ")
     assert settings.api_key is None
+
+    class ProjectSettings(ServiceSettings):  # a project's settings with a validator of their own
+        model_config = SettingsConfigDict(env_prefix="TOY_")
+        model_uri: str | None = None
+
+        @field_validator("model_uri", mode="before")
+        @classmethod
+        def empty_is_unset(cls, value: object) -> object:
+            return value or None
+
+    monkeypatch.setenv("TOY_API_KEY", "")  # what compose passes for ${TOY_API_KEY:-}
+    assert ProjectSettings().api_key is None
 
 
 def test_probes_answer_get_and_head(client: TestClient) -> None:

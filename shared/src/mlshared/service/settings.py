@@ -38,6 +38,7 @@ class ServiceSettings(BaseSettings):
 
     @field_validator("api_key", mode="before")
     @classmethod
-    def empty_is_unset(cls, value: object) -> object:
-        """`X_API_KEY=` (as compose passes an unset variable) means no key, not an empty key."""
+    def empty_api_key_is_unset(cls, value: object) -> object:
+        """`X_API_KEY=` (as compose passes an unset variable) means no key, not an empty key.
+        (A distinct name: a subclass validator with the same name would silently replace this one.)"""
         return None if isinstance(value, str) and not value.strip() else value
