@@ -1,0 +1,1 @@
+"""Ants vs bees image classification: data checks, ImageNet transfer learning, evaluation, ONNX serving, app."""

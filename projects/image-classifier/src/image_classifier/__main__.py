@@ -1,0 +1,3 @@
+from image_classifier.cli import main
+
+main()
