@@ -14,6 +14,7 @@ from mlshared.paths import find_workspace_root
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
     app.command("site")(site)
+    app.command("new")(new)
 
 
 @friendly_errors
@@ -69,3 +70,35 @@ def site(
     if screenshot is not None:
         site_module.screenshot(built, screenshot)
         console.print(f"Screenshot: {_rel(screenshot.resolve(), root)}")
+
+
+@friendly_errors
+def new(
+    name: Annotated[str, typer.Argument(help="Project name: lowercase letters, digits, hyphens.")],
+    kind: Annotated[
+        str, typer.Option("--kind", help="Starter: tabular, text (SST-2), vision (ants/bees) or rag (SQuAD retrieval).")
+    ] = "tabular",
+    title: Annotated[str | None, typer.Option(help="README title (default: the name).")] = None,
+    description: Annotated[str | None, typer.Option(help="One sentence on what it does.")] = None,
+    install: Annotated[bool, typer.Option(help="pip install -e it into this environment.")] = True,
+    run: Annotated[bool, typer.Option(help="Run its full profile and sync its README table.")] = True,
+) -> None:
+    """Create projects/NAME from the copier template: layout, verbs, params.yaml profiles, DVC stages,
+    tests, README with its CI badge, and .github/workflows/NAME.yml. Refuses a taken or invalid name
+    before writing anything."""
+    from mlshared.publish import scaffold
+
+    root = find_workspace_root()
+    created = scaffold.render(root, name, kind, title, description)
+    for path in created:
+        console.print(f"created: {_rel(path, root)}")
+    console.print("updated: pyproject.toml (mypy_path, isort known-first-party)")
+    if install:
+        scaffold.install(root, name)
+        console.print(f"installed: {name} (editable); `portfolio projects` lists it")
+    if install and run:
+        scaffold.first_run(root, name)
+    console.print(
+        f"Next: `pytest projects/{name}`, replace the starter in projects/{name}/src, commit and push "
+        f"(its badge goes green when .github/workflows/{name}.yml runs on main)."
+    )
