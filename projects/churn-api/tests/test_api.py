@@ -55,23 +55,50 @@ def test_contradictory_customer_is_rejected(client: TestClient, customer: dict[s
     assert "MultipleLines" in response.json()["message"]
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("tenure", "5"), ("tenure", True), ("tenure", 5.0), ("SeniorCitizen", 1.0), ("SeniorCitizen", True),
+     ("SeniorCitizen", 2), ("MonthlyCharges", "29.85")],
+)  # fmt: skip
+def test_lookalike_types_are_refused_not_coerced(
+    client: TestClient, customer: dict[str, Any], field: str, value: Any
+) -> None:
+    response = client.post("/predict", json={**customer, field: value})
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
 def test_not_json_is_a_4xx(client: TestClient) -> None:
     response = client.post("/predict", content=b"{not json", headers={"Content-Type": "application/json"})
     assert response.status_code == 422
 
 
-def test_wrong_content_type_is_415_saying_how_to_send_it(client: TestClient, customer: dict[str, Any]) -> None:
+@pytest.mark.parametrize("content_type", ["text/plain", "text/notjson", "application/x-www-form-urlencoded"])
+@pytest.mark.parametrize("path", ["/predict", "/predict/batch"])
+def test_wrong_content_type_is_415_saying_how_to_send_it(
+    client: TestClient, customer: dict[str, Any], content_type: str, path: str
+) -> None:
     # curl -d without -H sends application/x-www-form-urlencoded: say so instead of a puzzling 422.
-    response = client.post("/predict", content=json.dumps(customer), headers={"Content-Type": "text/plain"})
+    body = json.dumps(customer if path == "/predict" else {"customers": [customer]})
+    response = client.post(path, content=body, headers={"Content-Type": content_type})
     assert response.status_code == 415
     assert "application/json" in response.json()["message"]
 
 
-def test_openapi_documents_the_hand_parsed_predict_body(client: TestClient) -> None:
+def test_openapi_documents_bodies_errors_and_the_consistency_rules(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
-    ref = schema["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-    assert ref == "#/components/schemas/Customer"
-    assert set(schema["components"]["schemas"]["Customer"]["properties"]) == {"customerID", *FEATURES}
+    for path, model in (("/predict", "Customer"), ("/predict/batch", "Batch")):
+        operation = schema["paths"][path]["post"]
+        assert (
+            operation["requestBody"]["content"]["application/json"]["schema"]["$ref"] == f"#/components/schemas/{model}"
+        )
+        assert {"200", "401", "413", "415", "422", "503"} <= set(operation["responses"]), path
+    assert {"401", "503"} <= set(schema["paths"]["/model"]["get"]["responses"])
+    customer = schema["components"]["schemas"]["Customer"]
+    assert set(customer["properties"]) == {"customerID", *FEATURES}
+    assert len(customer["allOf"]) == 2  # phone and internet rules, as anyOf alternatives
+    assert "exactly when PhoneService is 'No'" in customer["properties"]["MultipleLines"]["description"]
+    assert customer["properties"]["tenure"]["type"] == "integer"
 
 
 def test_docs_are_served_without_a_cdn(client: TestClient) -> None:
@@ -99,6 +126,22 @@ def test_batch_over_the_limit_is_413_naming_the_limit(client: TestClient, custom
     assert "limit is 50" in response.json()["message"]
 
 
+def test_large_batches_score_off_the_loop_like_small_ones(predictor: ChurnPredictor, customer: dict[str, Any]) -> None:
+    app = create_app(Settings(access_log=False), predictor=predictor)
+    with TestClient(app) as client:
+        many = client.post("/predict/batch", json={"customers": [customer] * 1000})  # > INLINE_ROWS, > 64 KiB
+        assert many.status_code == 200 and many.json()["count"] == 1000
+        one = client.post("/predict", json=customer).json()
+        assert {p["churn_probability"] for p in many.json()["predictions"]} == {one["churn_probability"]}
+
+
+def test_body_over_the_byte_limit_is_413_before_parsing(predictor: ChurnPredictor, customer: dict[str, Any]) -> None:
+    app = create_app(Settings(access_log=False, max_body_bytes=10_000), predictor=predictor)
+    with TestClient(app) as client:
+        response = client.post("/predict/batch", json={"customers": [customer] * 100})  # ~56 KB
+        assert response.status_code == 413 and "10,000 bytes" in response.json()["message"]
+
+
 def test_empty_batch_is_422(client: TestClient) -> None:
     assert client.post("/predict/batch", json={"customers": []}).status_code == 422
 
@@ -113,19 +156,36 @@ def test_model_endpoint(client: TestClient, predictor: ChurnPredictor) -> None:
 
 def test_metrics_endpoint_counts_requests_and_probabilities(client: TestClient, customer: dict[str, Any]) -> None:
     client.post("/predict", json=customer)
+    client.post("/predict", json={**customer, "tenure": "5"})
     text = client.get("/metrics").text
-    assert 'churn_api_requests_total{method="POST",route="/predict",status="200"}' in text
-    assert "churn_api_request_duration_seconds_bucket" in text
+    assert 'http_requests_total{handler="/predict",method="POST",status="200"} 1.0' in text
+    assert 'http_requests_total{handler="/predict",method="POST",status="422"} 1.0' in text
+    assert "http_request_duration_seconds_bucket" in text
     assert "churn_api_predicted_probability_count 1.0" in text
 
 
-def test_api_key_when_configured(predictor: ChurnPredictor, customer: dict[str, Any]) -> None:
-    app = create_app(Settings(api_key="s3cret", access_log=False), predictor=predictor)  # type: ignore[arg-type]
+@pytest.mark.parametrize("key", ["s3cret", "clé-ü-密钥"])
+def test_api_key_when_configured(predictor: ChurnPredictor, customer: dict[str, Any], key: str) -> None:
+    app = create_app(Settings(api_key=key, access_log=False), predictor=predictor)  # type: ignore[arg-type]
     with TestClient(app) as client:
         assert client.post("/predict", json=customer).status_code == 401
-        assert client.post("/predict", json=customer, headers={"X-API-Key": "wrong"}).status_code == 401
-        assert client.post("/predict", json=customer, headers={"X-API-Key": "s3cret"}).status_code == 200
+        for wrong in ("wrong", "clé", "ünïcödé", "密钥"):
+            response = client.post("/predict", json=customer, headers={b"X-API-Key": wrong.encode()})
+            assert response.status_code == 401, (wrong, response.text)
+        right = {b"X-API-Key": key.encode()}
+        assert client.post("/predict", json=customer, headers=right).status_code == 200
+        assert client.post("/predict/batch", json={"customers": [customer]}, headers=right).status_code == 200
+        assert client.get("/model").status_code == 401
         assert client.get("/health").status_code == 200  # probes stay open
+        assert client.get("/ready").status_code == 200
+
+
+def test_probes_answer_head_and_ready_names_the_model_not_the_path(client: TestClient, trained: Any) -> None:
+    assert client.head("/health").status_code == 200
+    ready = client.get("/ready").json()
+    assert ready["status"] == "ready" and ready["model"].endswith("model.joblib")
+    assert str(trained.model_path.parent) not in ready["model"]
+    assert client.get("/model").json()["scoring"] == "engine"  # the test model is shallow: compiled
 
 
 def test_not_ready_without_a_model(tmp_path: Any, customer: dict[str, Any]) -> None:
@@ -134,5 +194,18 @@ def test_not_ready_without_a_model(tmp_path: Any, customer: dict[str, Any]) -> N
         assert client.get("/health").status_code == 200
         ready = client.get("/ready")
         assert ready.status_code == 503 and "churn-api train" in ready.json()["reason"]
+        assert str(tmp_path) not in ready.json()["reason"]
         response = client.post("/predict", json=customer)
         assert response.status_code == 503 and "Model not loaded" in response.json()["message"]
+
+
+def test_corrupt_model_file_stays_not_ready_naming_it(tmp_path: Any, trained: Any) -> None:
+    broken = tmp_path / "model.joblib"
+    broken.write_bytes(trained.model_path.read_bytes()[:5000])  # a truncated copy, as a failed download leaves
+    app = create_app(Settings(model_path=broken, access_log=False))
+    with TestClient(app) as client:
+        assert client.get("/health").status_code == 200
+        ready = client.get("/ready")
+        assert ready.status_code == 503
+        reason = ready.json()["reason"]
+        assert "model.joblib" in reason and "corrupt" in reason and "churn-api train" in reason

@@ -12,21 +12,60 @@ from sklearn.metrics import roc_auc_score
 from churn_api.business import campaign_profit, choose_threshold
 from churn_api.config import BusinessConfig
 from churn_api.data import Customers
-from churn_api.engine import xgboost_field_contributions
+from churn_api.engine import ScoringEngine, xgboost_field_contributions
+from churn_api.models import ChurnModel, build_calibrated
 from churn_api.predictor import ChurnPredictor
-from churn_api.train import TrainResult
+from churn_api.scoring import XGBoostScorer, select_scorer
+from churn_api.train import TrainResult, verify_scorers
+from mlshared.console import UserError
 
 pytestmark = pytest.mark.slow  # needs the session's trained model
 
 
 def test_engine_reproduces_xgboost_probabilities_and_shap(predictor: ChurnPredictor, customers: Customers) -> None:
     X = customers.X
-    explained = predictor.engine.explain_frame(X)
+    explained = ScoringEngine.from_model(predictor.model).explain_frame(X)
     np.testing.assert_allclose(explained.probability, predictor.model.predict_proba(X)[:, 1], atol=1e-6)
     reference, bias = xgboost_field_contributions(predictor.model, X)
     np.testing.assert_allclose(explained.contributions, reference, atol=1e-4)
     # SHAP additivity: the contributions and the bias add up to the margin of every customer.
     np.testing.assert_allclose(explained.contributions.sum(axis=1) + bias, explained.margin, atol=1e-4)
+
+
+def test_xgboost_path_equals_the_engine_and_the_model(predictor: ChurnPredictor, customers: Customers) -> None:
+    """The library path (XGBoost's own pred_contribs) and the compiled engine give the same answers."""
+    X = customers.X
+    library = XGBoostScorer.from_model(predictor.model).explain_frame(X)
+    engine = ScoringEngine.from_model(predictor.model).explain_frame(X)
+    np.testing.assert_allclose(library.probability, predictor.model.predict_proba(X)[:, 1], atol=1e-6)
+    np.testing.assert_allclose(library.contributions, engine.contributions, atol=1e-4)
+    np.testing.assert_allclose(library.margin, engine.margin, atol=1e-4)
+    forced = ChurnPredictor(predictor.model, "test", scoring="xgboost")
+    customer = X.iloc[0].to_dict()
+    assert forced.scorer.name == "xgboost" and predictor.scorer.name == "engine"
+    a, b = forced.predict_one(customer), predictor.predict_one(customer)
+    assert a.probability == pytest.approx(b.probability, abs=1e-6)
+    assert [r.field for r in a.reasons] == [r.field for r in b.reasons]
+
+
+@pytest.fixture(scope="module")
+def deep_model(customers: Customers) -> ChurnModel:
+    """A depth-6 model, as a forker's first change makes: too deep for the compiled engine."""
+    params = {"n_estimators": 60, "max_depth": 6, "learning_rate": 0.1, "tree_method": "hist"}
+    estimator = build_calibrated(params, "sigmoid", inner_folds=3, seed=0, n_jobs=1)
+    return ChurnModel(estimator, threshold=0.3).fit(customers.X, customers.y)
+
+
+def test_a_deep_model_is_served_by_xgboost_automatically(deep_model: ChurnModel, customers: Customers) -> None:
+    predictor = ChurnPredictor(deep_model, "deep")
+    assert predictor.scorer.name == "xgboost"
+    frame = customers.frame.head(200)
+    scored = predictor.predict_frame(frame)
+    np.testing.assert_allclose(scored["churn_probability"], deep_model.predict_proba(frame)[:, 1].round(5), atol=1.1e-5)
+    with pytest.raises(UserError, match="cannot serve this model"):
+        select_scorer(deep_model, "engine")
+    gaps = verify_scorers(deep_model, customers)  # what training records: the engine cannot, XGBoost does
+    assert gaps["engine"] is None and gaps["xgboost"] is not None and gaps["xgboost"] < 1e-5
 
 
 def test_single_and_batch_paths_agree(predictor: ChurnPredictor, customers: Customers) -> None:

@@ -3,14 +3,18 @@
 Enums come from the same `Literal` types as the pandera schema, bounds from the same `NUMERIC`
 table, and the same consistency rules apply, so the API accepts exactly the customers the
 training data could contain. Unknown fields are rejected: a misspelt field is a 422, never a
-silently defaulted value.
+silently defaulted value. Types are strict: `tenure: "5"`, `tenure: true`, `tenure: 5.0`,
+`SeniorCitizen: 1.0` and `MonthlyCharges: "29.85"` are refused, not coerced (a number field takes
+any JSON number). The two
+consistency rules are in the JSON schema too (`allOf` of two `anyOf`s, and each field's
+description), so a request that is valid by the schema is valid for the API.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictFloat, StrictInt, model_validator
 
 from churn_api.schema import (
     INTERNET_ADDONS,
@@ -23,16 +27,47 @@ from churn_api.schema import (
     InternetAddon,
     Payment,
     PhoneLines,
-    SeniorFlag,
     YesNo,
 )
 
 STRICT = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+PHONE_RULE = f"'{NO_PHONE}' exactly when PhoneService is 'No'."
+INTERNET_RULE = f"'{NO_INTERNET}' exactly when InternetService is 'No'."
+ADDON_VALUES: list[JsonValue] = ["Yes", "No"]
+# The consistency rules as JSON Schema, so schema-driven clients and fuzzers generate valid customers.
+CONSISTENCY_SCHEMA: list[JsonValue] = [
+    {
+        "anyOf": [
+            {"properties": {"PhoneService": {"const": "No"}, "MultipleLines": {"const": NO_PHONE}}},
+            {"properties": {"PhoneService": {"const": "Yes"}, "MultipleLines": {"enum": ADDON_VALUES}}},
+        ]
+    },
+    {
+        "anyOf": [
+            {
+                "properties": {
+                    "InternetService": {"const": "No"},
+                    **{a: {"const": NO_INTERNET} for a in INTERNET_ADDONS},
+                }
+            },
+            {
+                "properties": {
+                    "InternetService": {"enum": ["DSL", "Fiber optic"]},
+                    **{a: {"enum": ADDON_VALUES} for a in INTERNET_ADDONS},
+                }
+            },
+        ]
+    },
+]
 
 
 def _bounded(name: str) -> Any:
     b = NUMERIC[name]
     return Field(ge=b.low, le=b.high, description=b.description)
+
+
+def _addon() -> Any:
+    return Field(description=INTERNET_RULE)
 
 
 EXAMPLE: dict[str, Any] = {
@@ -60,30 +95,32 @@ EXAMPLE: dict[str, Any] = {
 
 
 class Customer(BaseModel):
-    """One customer in the IBM Telco column names (customerID optional, Churn not accepted)."""
+    """One customer in the IBM Telco column names (customerID optional, Churn not accepted). MultipleLines is
+    'No phone service' exactly when PhoneService is 'No'; the six internet add-ons are 'No internet service'
+    exactly when InternetService is 'No'."""
 
-    model_config = ConfigDict(**STRICT, json_schema_extra={"examples": [EXAMPLE]})
+    model_config = ConfigDict(**STRICT, json_schema_extra={"examples": [EXAMPLE], "allOf": CONSISTENCY_SCHEMA})
 
     customerID: Annotated[str, Field(min_length=1, max_length=64)] | None = None  # noqa: N815 (IBM column name)
     gender: Gender
-    SeniorCitizen: SeniorFlag = Field(description=NUMERIC["SeniorCitizen"].description)
+    SeniorCitizen: StrictInt = _bounded("SeniorCitizen")
     Partner: YesNo
     Dependents: YesNo
-    tenure: int = _bounded("tenure")
+    tenure: StrictInt = _bounded("tenure")
     PhoneService: YesNo
-    MultipleLines: PhoneLines
+    MultipleLines: PhoneLines = Field(description=PHONE_RULE)
     InternetService: Internet
-    OnlineSecurity: InternetAddon
-    OnlineBackup: InternetAddon
-    DeviceProtection: InternetAddon
-    TechSupport: InternetAddon
-    StreamingTV: InternetAddon
-    StreamingMovies: InternetAddon
+    OnlineSecurity: InternetAddon = _addon()
+    OnlineBackup: InternetAddon = _addon()
+    DeviceProtection: InternetAddon = _addon()
+    TechSupport: InternetAddon = _addon()
+    StreamingTV: InternetAddon = _addon()
+    StreamingMovies: InternetAddon = _addon()
     Contract: ContractType
     PaperlessBilling: YesNo
     PaymentMethod: Payment
-    MonthlyCharges: float = _bounded("MonthlyCharges")
-    TotalCharges: float = _bounded("TotalCharges")
+    MonthlyCharges: StrictFloat = _bounded("MonthlyCharges")
+    TotalCharges: StrictFloat = _bounded("TotalCharges")
 
     @model_validator(mode="after")
     def consistent(self) -> Customer:
@@ -123,6 +160,19 @@ class BatchOut(BaseModel):
     predictions: list[PredictionOut]
 
 
-class ErrorOut(BaseModel):
-    message: str
-    errors: list[dict[str, Any]] = Field(default_factory=list)
+class ModelOut(BaseModel):
+    """GET /model: what is served and where it came from."""
+
+    model: str = Field(description="The model's name (a file relative to the project, or an MLflow URI).")
+    scoring: str = Field(description="'engine' (compiled tables, depth <= 3) or 'xgboost' (XGBoost's own predict).")
+    registered_model: str | None = None
+    version: str | int | None = None
+    mlflow_run_id: str | None = None
+    trained_at: str | None = None
+    git_commit: str | None = None
+    threshold: float
+    calibration: str | None = None
+    training_data: dict[str, Any]
+    metrics: dict[str, Any]
+    business: dict[str, Any] | None = None
+    features: list[str]

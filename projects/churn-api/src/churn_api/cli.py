@@ -10,8 +10,8 @@ import typer
 
 from churn_api import config as config_module
 from churn_api.predictor import ChurnPredictor
-from churn_api.train import MODEL_FILE
-from mlshared.cli_options import ParamsOpt, ProfileOpt, ScreenshotOpt
+from churn_api.settings import MODEL_FILE
+from mlshared.cli_options import OverridesOpt, ParamsOpt, ProfileOpt, ScreenshotOpt
 from mlshared.console import console, friendly_errors
 from mlshared.paths import OutputDirs
 from mlshared.projects import ProjectSpec
@@ -32,22 +32,26 @@ def _outputs(profile: str) -> OutputDirs:
 
 @app.command()
 @friendly_errors
-def train(profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS) -> None:
+def train(
+    profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS, overrides: OverridesOpt = None
+) -> None:
     """Tune XGBoost (Optuna), cross-validate it against logistic regression, calibrate, choose the
     threshold from the business costs, fit on all customers, save, log and register in MLflow."""
     from churn_api.train import train as run_training
 
-    run_training(config_module.load(params, profile), profile, _outputs(profile))
+    run_training(config_module.load(params, profile, overrides), profile, _outputs(profile))
 
 
 @app.command()
 @friendly_errors
-def evaluate(profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS) -> None:
+def evaluate(
+    profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS, overrides: OverridesOpt = None
+) -> None:
     """Write reports/metrics.json and the figures (ROC, PR, calibration, profit curve, SHAP) from the last
     training run."""
     from churn_api.evaluate import evaluate as run_evaluation
 
-    run_evaluation(config_module.load(params, profile), profile, _outputs(profile))
+    run_evaluation(config_module.load(params, profile, overrides), profile, _outputs(profile))
 
 
 @app.command()
@@ -79,26 +83,58 @@ def predict(
     )
 
 
+def model_to_serve(model: Path | None, profile: str | None) -> Path:
+    """--model, else --profile's model, else the newest trained model of any profile; or say how to get one."""
+    from churn_api.serve import TRAIN_HINT
+    from churn_api.settings import output_root, trained_models
+    from mlshared.console import UserError
+
+    if model is not None:
+        return model.resolve()
+    if profile is not None:
+        path = _outputs(profile).models / MODEL_FILE
+        if not path.is_file():
+            quick = " --profile quick" if profile == "quick" else f" --profile {profile}"
+            raise UserError(f"No {profile}-profile model at {path}.", hint=f"Train it with `churn-api train{quick}`.")
+        return path.resolve()
+    newest = trained_models(output_root())
+    if not newest:
+        raise UserError(f"No trained model under {output_root()}.", hint=TRAIN_HINT)
+    return newest[0].resolve()
+
+
 @app.command()
 @friendly_errors
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to bind; 0.0.0.0 inside a container.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Interface to bind: 127.0.0.1 is this machine only; 0.0.0.0 inside a container.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
     model: ModelOpt = None,
-    profile: ProfileOpt = "full",
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile", "-p", help="Serve this profile's model; default: the newest trained model of any profile."
+        ),
+    ] = None,
 ) -> None:
-    """Start the API with uvicorn (settings from CHURN_* variables; --model overrides CHURN_MODEL_PATH)."""
+    """Start the API with uvicorn: the newest model `churn-api train` (or `make run`) wrote, unless --model,
+    --profile or CHURN_MODEL_PATH / CHURN_MODEL_URI say otherwise (other settings: CHURN_* variables)."""
     import uvicorn
 
-    if model or "CHURN_MODEL_PATH" not in os.environ:
-        path = (model or _outputs(profile).models / MODEL_FILE).resolve()
+    from churn_api.settings import display_name, output_root
+    from mlshared.service import uvicorn_log_config
+
+    if model or profile or not ({"CHURN_MODEL_PATH", "CHURN_MODEL_URI"} & set(os.environ)):
+        path = model_to_serve(model, profile)
         ChurnPredictor.load(path)  # fail here, with the fix, rather than in a worker
         os.environ["CHURN_MODEL_PATH"] = str(path)
+        console.print(f"Model: {display_name(path, output_root())}")
     console.print(f"Serving on http://{host}:{port} (docs at /docs)")
     uvicorn.run(
         "churn_api.serve:create_app", factory=True, host=host, port=port, workers=workers,
-        access_log=False, log_level="warning",
+        access_log=False, log_config=uvicorn_log_config("warning"),
     )  # fmt: skip
 
 
@@ -113,8 +149,9 @@ def bench(
     connections: Annotated[int, typer.Option(help="Concurrent clients (wrk connections).")] = 8,
     model: ModelOpt = None,
 ) -> None:
-    """Start the server as its own process and load it with wrk: p50/p99 latency and throughput of
-    /predict and /health (the framework floor), rows/s of /predict/batch. Writes reports/bench.json."""
+    """Start the server (engine/auto scoring, XGBoost scoring, API key on) as processes and load them with wrk:
+    p50/p99 and throughput of /health (the framework floor) and /predict, rows/s of /predict/batch, the key-on
+    ratio and /health p99 under 10,000-row batches. Writes reports/bench.json (the README's table)."""
     from churn_api.bench import run_bench
 
     outputs = _outputs(profile).ensure()

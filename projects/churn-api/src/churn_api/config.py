@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -43,17 +44,6 @@ class Range(StrictModel):
 class XGBoostConfig(StrictModel):
     fixed: dict[str, float | int | str] = Field(default_factory=dict, description="Parameters that are not tuned.")
     search: dict[str, Range]
-
-    @model_validator(mode="after")
-    def depth_is_servable(self) -> XGBoostConfig:
-        depth = self.search.get("max_depth")
-        limit = self.fixed.get("max_depth", depth.high if depth else 6)
-        if float(limit) > 3:
-            raise ValueError(
-                "max_depth above 3 is not servable by the fast engine (exact SHAP tables grow as 2^(2^depth)); "
-                "keep the search space's max_depth.high <= 3"
-            )
-        return self
 
 
 class TuningConfig(StrictModel):
@@ -105,5 +95,6 @@ class Config(StrictModel):
     tracking: TrackingConfig = TrackingConfig(experiment="churn-api", registered_model="churn-api")
 
 
-def load(path: Path = DEFAULT_PARAMS, profile: str = "full") -> Config:
-    return load_config(Config, path, profile)
+def load(path: Path = DEFAULT_PARAMS, profile: str = "full", overrides: Sequence[str] | None = None) -> Config:
+    """params.yaml's `profile`, with the command line's `--set key.path=value` overrides applied last."""
+    return load_config(Config, path, profile, overrides)

@@ -6,6 +6,9 @@ size (argument marshalling, a proxy DMatrix, cgroup reads on every call), and ex
 predictions per second. Compiling the model once makes a prediction with its exact SHAP values
 a handful of vectorised numpy operations.
 
+It is an optimisation, not the only path: `scoring.py` serves any model with XGBoost's own
+`pred_contribs=True` and picks this engine automatically when the model compiles (depth <= 3).
+
 How: every tree of depth <= 3 has at most 7 split nodes, so a row's route through a tree is fully
 described by the 7 bits "goes left at split j". For each tree and each of the 2^7 bit patterns,
 the leaf value and the tree's exact TreeSHAP contribution of each feature are precomputed here
@@ -173,7 +176,7 @@ class TreeTables:
         if K > MAX_SPLITS_PER_TREE:
             raise UnsupportedModelError(
                 f"a tree has {K} splits; the engine precomputes trees with at most {MAX_SPLITS_PER_TREE} "
-                "(max_depth <= 3). Retrain with a shallower search space."
+                "(max_depth <= 3); XGBoost's own predict serves it instead"
             )
         compiled = [_compile_tree(t, K) for t in trees]
         S = max([len(c.slot_columns) for c in compiled] + [1])
@@ -343,6 +346,7 @@ class ScoringEngine:
     calibration: Calibration
     threshold: float
     fields: tuple[str, ...] = FEATURES
+    name: str = "engine"
 
     @classmethod
     def from_model(cls, model: Any) -> ScoringEngine:

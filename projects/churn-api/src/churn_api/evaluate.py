@@ -17,7 +17,8 @@ from churn_api.config import Config
 from churn_api.data import data_fingerprint, load_customers
 from churn_api.predictor import ChurnPredictor
 from churn_api.schema import FEATURES
-from churn_api.train import BASELINE, CV_FILE, MODEL_FILE, OOF_FILE, RAW
+from churn_api.settings import MODEL_FILE
+from churn_api.train import BASELINE, CV_FILE, OOF_FILE, RAW
 from mlshared import plots, tracking
 from mlshared.console import UserError, console
 from mlshared.datasets import DataSettings
@@ -122,7 +123,7 @@ def evaluate(config: Config, profile: str, outputs: OutputDirs, settings: DataSe
 
 def _shap_importance(predictor: ChurnPredictor, X: pd.DataFrame) -> dict[str, float]:
     """Mean |SHAP| per IBM field over every customer (log-odds), largest first."""
-    phi = predictor.engine.explain_frame(X).contributions
+    phi = predictor.scorer.explain_frame(X).contributions
     mean_abs = np.abs(phi).mean(axis=0)
     order = np.argsort(-mean_abs)
     return {FEATURES[i]: round(float(mean_abs[i]), 5) for i in order}

@@ -1,4 +1,4 @@
-"""The served model: a trained `ChurnModel` plus its compiled scoring engine, loaded once.
+"""The served model: a trained `ChurnModel` plus its scorer (`scoring.py`), loaded once.
 
 Both the CLI (`churn-api predict`) and the API go through `ChurnPredictor`, so a file scored on
 the command line and the same customers posted to `/predict/batch` get identical answers.
@@ -15,9 +15,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from churn_api.engine import ScoringEngine
 from churn_api.models import ChurnModel
 from churn_api.schema import FEATURES, ID
+from churn_api.scoring import Scorer, ScoringMode, select_scorer
 from mlshared.console import UserError
 
 FloatArray = npt.NDArray[np.float64]
@@ -80,23 +80,23 @@ def top_reason_indices(phi: FloatArray, k: int) -> npt.NDArray[np.intp]:
 class ChurnPredictor:
     """Scores customers given as IBM-column records; `customerID` and unknown extras are ignored."""
 
-    def __init__(self, model: ChurnModel, source: str) -> None:
+    def __init__(self, model: ChurnModel, source: str, scoring: ScoringMode = "auto") -> None:
         self.model = model
         self.source = source
-        self.engine = ScoringEngine.from_model(model)
+        self.scorer: Scorer = select_scorer(model, scoring)
         self.metadata: dict[str, Any] = dict(getattr(model, "metadata_", {}) or {})
         self.threshold = float(model.threshold)
         self.top_k = int(self.metadata.get("top_reasons", 3))
 
     @classmethod
-    def load(cls, path: Path) -> ChurnPredictor:
+    def load(cls, path: Path, scoring: ScoringMode = "auto") -> ChurnPredictor:
         from mlshared.artifacts import load_model_file
 
         model = load_model_file(path, ChurnModel, "churn-api", "CHURN_MODEL_PATH")
-        return cls(model, str(path))
+        return cls(model, str(path), scoring)
 
     @classmethod
-    def from_registry(cls, uri: str) -> ChurnPredictor:
+    def from_registry(cls, uri: str, scoring: ScoringMode = "auto") -> ChurnPredictor:
         """Load `models:/<name>@<alias>` (or any MLflow model URI) from the configured tracking store."""
         import mlflow.sklearn
 
@@ -112,7 +112,7 @@ class ChurnPredictor:
             ) from error
         if not isinstance(model, ChurnModel):
             raise UserError(f"{uri} holds a {type(model).__name__}, not a churn-api model.")
-        return cls(model, uri)
+        return cls(model, uri, scoring)
 
     @property
     def training_data_sha256(self) -> str | None:
@@ -126,7 +126,7 @@ class ChurnPredictor:
             return None
 
     def predict_one(self, record: Mapping[str, Any]) -> Prediction:
-        probability, phi = self.engine.explain_one(record)
+        probability, phi = self.scorer.explain_one(record)
         # Plain floats and a stable sort: the same order as top_reason_indices, without numpy's
         # per-call overhead on a 19-element vector (the /predict hot path).
         impacts = phi.tolist()
@@ -142,8 +142,8 @@ class ChurnPredictor:
     def _explain_batch(
         self, columns: Mapping[str, Sequence[Any]], n_rows: int
     ) -> tuple[list[float], list[bool], list[list[str]], list[list[float]]]:
-        """One vectorised engine pass; reasons picked for all rows together (plain lists, cheap to emit)."""
-        explained = self.engine.explain_columns(columns, n_rows)
+        """One vectorised scorer pass; reasons picked for all rows together (plain lists, cheap to emit)."""
+        explained = self.scorer.explain_columns(columns, n_rows)
         top = top_reason_indices(explained.contributions, self.top_k)
         impacts = np.round(np.take_along_axis(explained.contributions, top, axis=1), 4).tolist()
         names = [[FEATURES[j] for j in row] for row in top.tolist()]

@@ -128,14 +128,20 @@ def parse_json(model: type[M], body: bytes) -> M:
         raise RequestValidationError(problems, body=body) from None
 
 
-def json_body(model: type[M], off_loop_bytes: int = OFF_LOOP_BYTES) -> Callable[[Request], Awaitable[M]]:
+def json_body(
+    model: type[M], off_loop_bytes: int = OFF_LOOP_BYTES, parser: Callable[[bytes], M] | None = None
+) -> Callable[[Request], Awaitable[M]]:
     """A dependency giving the request body as a validated `model`; use it as
-    `Annotated[Batch, Depends(json_body(Batch))]`. The OpenAPI schema declares it as the request body."""
+    `Annotated[Batch, Depends(json_body(Batch))]`. The OpenAPI schema declares it as the request body.
+    `parser` replaces `model.model_validate_json` (e.g. one that validates a long list in chunks, so no
+    single native call holds the GIL for long); it raises RequestValidationError for bad input."""
     from mlshared.service.concurrency import run_blocking
 
     async def dependency(request: Request) -> M:
         await require_json(request)
         body = await request.body()
+        if parser is not None:
+            return await run_blocking(request, parser, body) if len(body) > off_loop_bytes else parser(body)
         if len(body) > off_loop_bytes:
             return await run_blocking(request, parse_json, model, body)
         return parse_json(model, body)
