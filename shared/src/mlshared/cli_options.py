@@ -38,9 +38,9 @@ OverridesOpt = Annotated[
     typer.Option(
         "--set",
         metavar="KEY.PATH=VALUE",
-        help="Override one parameter after the profile is applied (repeatable), e.g. "
-        f"{OVERRIDE_EXAMPLE}. The value is YAML (3, 3e-5, true, null, [a, b]); the key and value are checked "
-        "like params.yaml's, and the run records the result.",
+        help="Override one parameter of the params file after the profile is applied (repeatable), e.g. "
+        f"{OVERRIDE_EXAMPLE}. The value is read as YAML (3, 3e-5, true, null, a list in brackets); the key and "
+        "value are checked like the file's, and the run records the result.",
         callback=_well_formed,
         show_default=False,
     ),

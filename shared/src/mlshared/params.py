@@ -32,7 +32,7 @@ from mlshared.console import UserError, console
 
 FULL = "full"
 M = TypeVar("M", bound=BaseModel)
-OVERRIDE_EXAMPLE = "--set train.epochs=1 --set model.checkpoint=default"
+OVERRIDE_EXAMPLE = "--set seed=7 --set section.key=VALUE"
 
 
 class StrictModel(BaseModel):
@@ -160,7 +160,8 @@ def load_config(model: type[M], path: Path, profile: str = FULL, overrides: Sequ
         problems = "; ".join(_describe(e, data, parsed) for e in error.errors(include_url=False))
         where = f"{path} (profile {profile}" + (", with --set" if parsed else "") + ")"
         hint = (
-            f"--set names a key of {path.name} as section.key=VALUE, e.g. {OVERRIDE_EXAMPLE}."
+            f"Check the key and the value against {path.name}: --set section.key=VALUE, the value as YAML, e.g. "
+            f"{OVERRIDE_EXAMPLE}."
             if any(_source(e["loc"], parsed) for e in error.errors())
             else None
         )
