@@ -1,0 +1,136 @@
+"""`rag-qa` command line: ingest, evaluate, ask, app, screenshot, run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from mlshared.cli_options import ParamsOpt, ProfileOpt
+from mlshared.console import console, friendly_errors
+from mlshared.paths import OutputDirs
+from mlshared.projects import ProjectSpec
+from rag_qa import config as config_module
+
+app = typer.Typer(
+    help="Question answering over your documents: hybrid BM25 + dense retrieval on Qdrant, cited extractive "
+    "(offline) or LLM answers, abstention when the evidence is weak, measured on SQuAD v2.",
+    no_args_is_help=True,
+)
+
+IndexOpt = Annotated[
+    Path | None,
+    typer.Option("--index", help="Index folder (embedded Qdrant + record manager); default: $RAG_INDEX_DIR or "
+                 "the profile's models/index.", file_okay=False),
+]  # fmt: skip
+
+
+def _outputs(profile: str) -> OutputDirs:
+    return OutputDirs.for_project("rag-qa", config_module.PROJECT_ROOT, profile)
+
+
+@app.command()
+@friendly_errors
+def ingest(
+    folder: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Folder of Markdown, text and PDF files; default: this repository's READMEs and docs.",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
+    index: IndexOpt = None,
+    profile: ProfileOpt = "full",
+    params: ParamsOpt = config_module.DEFAULT_PARAMS,
+) -> None:
+    """Index a folder incrementally: unchanged files are not re-embedded, deleted files leave the index."""
+    from rag_qa.pipeline import RagSystem
+
+    config = config_module.load(params, profile)
+    system = RagSystem.for_profile(config, _outputs(profile).ensure(), index)
+    try:
+        with console.status("Loading, splitting and embedding documents"):
+            summary = system.ingest_folder(folder)
+        r = summary.result
+        console.print(
+            f"[green]Indexed[/] {summary.files} files ({summary.chunks} chunks): {r['num_added']} added, "
+            f"{r['num_updated']} updated, {r['num_skipped']} unchanged, {r['num_deleted']} removed. "
+            f"{system.index.count()} chunks in {system.index.directory}"
+        )
+        for message in summary.skipped:
+            console.print(f"[yellow]Skipped[/] {message}")
+    finally:
+        system.close()
+
+
+@app.command()
+@friendly_errors
+def evaluate(
+    squad: Annotated[
+        Path | None,
+        typer.Option(
+            "--squad",
+            help="A SQuAD v2-format JSON file; default: the registered SQuAD v2.0 dev set.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    profile: ProfileOpt = "full",
+    params: ParamsOpt = config_module.DEFAULT_PARAMS,
+) -> None:
+    """Retrieval recall@k/MRR, answer quality, calibrated abstention and latency on SQuAD; writes reports/."""
+    from rag_qa.evaluate import evaluate as run_evaluation
+
+    run_evaluation(config_module.load(params, profile), profile, _outputs(profile), squad)
+
+
+@app.command()
+@friendly_errors
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in quotes.")],
+    source: Annotated[
+        list[str] | None, typer.Option("--source", "-s", help="Only search these sources (repeatable), e.g. README.md.")
+    ] = None,
+    k: Annotated[int | None, typer.Option("-k", help="Passages to answer from; default: retrieval.k.")] = None,
+    index: IndexOpt = None,
+    profile: ProfileOpt = "full",
+    params: ParamsOpt = config_module.DEFAULT_PARAMS,
+) -> None:
+    """Answer a question from the indexed documents, with citations and scores."""
+    from rag_qa.pipeline import RagSystem
+
+    config = config_module.load(params, profile)
+    system = RagSystem.for_profile(config, _outputs(profile), index)
+    try:
+        answer = system.ask(question, k, source)
+    finally:
+        system.close()
+    verdict = "[bold yellow]Abstained[/]" if answer.abstained else "[bold green]Answer[/]"
+    console.print(f"{verdict} (confidence {answer.confidence:.3f}, {answer.mode})")
+    print(answer.text)
+    table = Table("chunk", "fused", "BM25 rank", "dense rank", "cosine", title="Retrieved passages")
+    cited = {c.chunk_id for c in answer.citations}
+    for hit in answer.hits:
+        mark = " (cited)" if hit.chunk_id in cited else ""
+        table.add_row(
+            hit.chunk_id + mark, f"{hit.score:.4f}", str(hit.bm25_rank or "—"), str(hit.dense_rank or "—"),
+            "—" if hit.dense_score is None else f"{hit.dense_score:.3f}",
+        )  # fmt: skip
+    console.print(table)
+
+
+PROJECT = ProjectSpec(
+    name="rag-qa",
+    title="RAG question answering with citations and abstention (LangChain, Qdrant, bm25s, Streamlit)",
+    root=config_module.PROJECT_ROOT,
+    app=app,
+    pipeline=(("ingest",), ("evaluate",)),
+)
+PROJECT.add_run_command(config_module.DEFAULT_PARAMS)
+
+
+def main() -> None:
+    app()
