@@ -15,6 +15,7 @@ def register(app: typer.Typer) -> None:
     app.command("init")(init)
     app.command("site")(site)
     app.command("new")(new)
+    app.command("spaces")(spaces)
 
 
 @friendly_errors
@@ -102,3 +103,24 @@ def new(
         f"Next: `pytest projects/{name}`, replace the starter in projects/{name}/src, commit and push "
         f"(its badge goes green when .github/workflows/{name}.yml runs on main)."
     )
+
+
+@friendly_errors
+def spaces(
+    project: Annotated[str, typer.Argument(help="Project whose demo app to bundle (house-prices, sentiment-bert).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Folder to write (default: build/spaces/PROJECT).")] = None,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Trained model to bundle (default: the full profile's).")
+    ] = None,
+) -> None:
+    """Write a ready-to-push Hugging Face Space for a project's demo: README with the Space header, app.py,
+    pinned requirements.txt, the code and the trained model (or how to fetch it)."""
+    from mlshared.publish.spaces import build_space
+
+    root = find_workspace_root()
+    target = build_space(root, project, out or root / "build" / "spaces" / project, model)
+    console.print(f"[green]Space written[/] to {_rel(target.resolve(), root)}")
+    readme = (target / "README.md").read_text(encoding="utf-8")
+    if "## Model files to add" in readme:
+        console.print("[yellow]The model is not bundled[/]: its README says how to add it before pushing.")
+    console.print(f"Push it: create a {project} Space on huggingface.co, then `git push` this folder to it.")
