@@ -24,10 +24,11 @@ from mlshared.service.errors import DESCRIPTIONS, Problem, install_error_handler
 from mlshared.service.logs import json_logger
 from mlshared.service.metrics import instrument
 from mlshared.service.model import ModelSlot, loaded_model
-from mlshared.service.security import key_forms, require_api_key
+from mlshared.service.security import api_key_header, key_forms, require_api_key
 from mlshared.service.settings import ServiceSettings
 
 REQUEST_ID_HEADER = "X-Request-ID"
+API_KEY_SCHEME = "APIKeyHeader"
 
 
 @dataclass
@@ -101,6 +102,8 @@ def _document_chassis_answers(app: FastAPI) -> Callable[[], dict[str, Any]]:
                 operation = schema["paths"].get(route.path_format, {}).get(method.lower())
                 if operation is None:
                     continue
+                if require_api_key in calls:
+                    operation.setdefault("security", []).append({API_KEY_SCHEME: []})
                 if "422" in operation["responses"]:  # FastAPI's default shape -> what the handler answers
                     operation["responses"]["422"] = problem_answer(422)
                 if models and "requestBody" not in operation:
@@ -109,6 +112,9 @@ def _document_chassis_answers(app: FastAPI) -> Callable[[], dict[str, Any]]:
                 for code in sorted(codes):
                     operation["responses"].setdefault(str(code), problem_answer(code))
         _, defs = models_json_schema([(m, "validation") for m in wanted], ref_template="#/components/schemas/{model}")
+        if any(require_api_key in _calls(route.dependant) for route in _api_routes(app)):
+            schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+            schemes[API_KEY_SCHEME] = api_key_header.model.model_dump(mode="json", by_alias=True, exclude_none=True)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for name, definition in defs.get("$defs", {}).items():
             components.setdefault(name, definition)

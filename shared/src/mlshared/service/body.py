@@ -67,8 +67,8 @@ class BodyGuard:
         self.logger = logger
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or not has_body(scope):
+            await self.app(scope, receive, send)  # GET /health and friends: nothing to guard, no cost
             return
         declared = declared_length(scope)
         if declared is not None and declared > self.max_body_bytes:
@@ -97,6 +97,13 @@ class BodyGuard:
             return message
 
         await self.app(scope, guarded_receive, send)
+
+
+def has_body(scope: Scope) -> bool:
+    return any(
+        (name == b"content-length" and value != b"0") or name == b"transfer-encoding"
+        for name, value in scope["headers"]
+    )
 
 
 def declared_length(scope: Scope) -> int | None:
