@@ -132,7 +132,7 @@ def problem_answer(code: int) -> dict[str, Any]:
     return {"description": DESCRIPTIONS[code], "content": {"application/json": {"schema": schema}}}
 
 
-def _api_routes(app: FastAPI) -> list[Any]:
+def _api_routes(app: FastAPI, all_routes: bool = False) -> list[Any]:
     """Every API route in the schema, with its effective (router-merged) dependencies. FastAPI >= 0.16x
     nests included routers; `iter_route_contexts` flattens them, as FastAPI's own get_openapi does."""
     iterate = getattr(fastapi.routing, "iter_route_contexts", None)
@@ -140,7 +140,7 @@ def _api_routes(app: FastAPI) -> list[Any]:
     routes = []
     for context in contexts:
         original = getattr(context, "original_route", context)
-        if isinstance(original, APIRoute) and context.include_in_schema:
+        if isinstance(original, APIRoute) and (all_routes or context.include_in_schema):
             routes.append(context)
     return routes
 
@@ -211,7 +211,17 @@ def build_app(
         aborts=aborts,
         logger=logger,
     )
-    instrument(app, service.registry, logger, settings.access_log)
+    static: list[frozenset[str]] = []
+
+    def static_paths() -> frozenset[str]:
+        """Route templates without parameters (computed once the routes exist, at the first request)."""
+        if not static:
+            static.append(
+                frozenset(r.path_format for r in _api_routes(app, all_routes=True) if "{" not in r.path_format)
+            )
+        return static[0]
+
+    instrument(app, service.registry, logger, settings.access_log, static_paths)
     app.add_middleware(
         CorrelationIdMiddleware, header_name=REQUEST_ID_HEADER, validator=valid_request_id, update_request_header=True
     )

@@ -60,6 +60,7 @@ class BodyGuard:
     def __init__(
         self, app: ASGIApp, max_body_bytes: int, timeout_s: float, aborts: Counter, logger: logging.Logger
     ) -> None:
+        self.inner = app
         self.app = RequestBodyLimitMiddleware(app, max_body_bytes)
         self.max_body_bytes = max_body_bytes
         self.timeout_s = timeout_s
@@ -68,7 +69,7 @@ class BodyGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not has_body(scope):
-            await self.app(scope, receive, send)  # GET /health and friends: nothing to guard, no cost
+            await self.inner(scope, receive, send)  # GET /health and friends: nothing to guard, no cost
             return
         declared = declared_length(scope)
         if declared is not None and declared > self.max_body_bytes:
