@@ -14,7 +14,7 @@ from house_prices import config as config_module
 from house_prices.data import DATASET, load_test, load_train
 from house_prices.predictor import HousePricePredictor
 from house_prices.train import MODEL_FILE
-from mlshared.cli_options import ParamsOpt, ProfileOpt, ScreenshotOpt
+from mlshared.cli_options import OverridesOpt, ParamsOpt, ProfileOpt, ScreenshotOpt
 from mlshared.console import console, friendly_errors
 from mlshared.datasets import fingerprint
 from mlshared.paths import OutputDirs
@@ -55,20 +55,24 @@ def validate(profile: ProfileOpt = "full") -> None:
 
 @app.command()
 @friendly_errors
-def train(profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS) -> None:
+def train(
+    profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS, overrides: OverridesOpt = None
+) -> None:
     """Cross-validate every model, fit the blend on all rows, save it, log and register it in MLflow."""
     from house_prices.train import train as run_training
 
-    run_training(config_module.load(params, profile), profile, _outputs(profile))
+    run_training(config_module.load(params, profile, overrides), profile, _outputs(profile))
 
 
 @app.command()
 @friendly_errors
-def evaluate(profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS) -> None:
+def evaluate(
+    profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS, overrides: OverridesOpt = None
+) -> None:
     """Write reports/metrics.json and the figures from the last training run."""
     from house_prices.evaluate import evaluate as run_evaluation
 
-    run_evaluation(config_module.load(params, profile), profile, _outputs(profile))
+    run_evaluation(config_module.load(params, profile, overrides), profile, _outputs(profile))
 
 
 @app.command()

@@ -1,7 +1,12 @@
-"""Typed view of params.yaml: a typo or a wrong type fails at load time, naming the key."""
+"""Typed view of params.yaml: a typo or a wrong type fails at load time, naming the key.
+
+params.yaml is the one source of every value: no field has a default here, so the file and the code cannot
+disagree, and a key missing from the file is an error. `--set key.path=value` overrides a key (`load`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,21 +20,21 @@ DEFAULT_PARAMS = PROJECT_ROOT / "params.yaml"
 
 
 class OutlierConfig(StrictModel):
-    min_living_area: float = 4000
-    max_price: float = 300_000
+    min_living_area: float
+    max_price: float
 
 
 class DataConfig(StrictModel):
-    outliers: OutlierConfig = OutlierConfig()
-    drop_outliers: bool = True
+    outliers: OutlierConfig
+    drop_outliers: bool
 
 
 class FeaturesConfig(StrictModel):
-    skew_threshold: float = Field(0.75, gt=0)
+    skew_threshold: float = Field(gt=0)
 
 
 class CVConfig(StrictModel):
-    n_splits: int = Field(5, ge=2)
+    n_splits: int = Field(ge=2)
 
 
 class ModelsConfig(StrictModel):
@@ -49,22 +54,22 @@ class BlendConfig(StrictModel):
 
 
 class EvaluateConfig(StrictModel):
-    bootstrap_resamples: int = Field(1000, ge=50)
-    interval_level: float = Field(0.9, gt=0, lt=1)
-    permutation_repeats: int = Field(5, ge=1)
-    holdout_fraction: float = Field(0.2, gt=0, lt=0.5)
+    bootstrap_resamples: int = Field(ge=50)
+    interval_level: float = Field(gt=0, lt=1)
+    permutation_repeats: int = Field(ge=1)
+    holdout_fraction: float = Field(gt=0, lt=0.5)
 
 
 class Config(StrictModel):
-    seed: int = 42
-    n_jobs: int = Field(2, ge=1)
-    data: DataConfig = DataConfig()
-    features: FeaturesConfig = FeaturesConfig()
-    cv: CVConfig = CVConfig()
+    seed: int
+    n_jobs: int = Field(ge=1)
+    data: DataConfig
+    features: FeaturesConfig
+    cv: CVConfig
     models: ModelsConfig
     blend: BlendConfig
-    evaluate: EvaluateConfig = EvaluateConfig()
-    tracking: TrackingConfig = TrackingConfig(experiment="house-prices", registered_model="house-prices")
+    evaluate: EvaluateConfig
+    tracking: TrackingConfig
 
     @model_validator(mode="after")
     def blend_uses_enabled_models(self) -> Config:
@@ -74,5 +79,6 @@ class Config(StrictModel):
         return self
 
 
-def load(path: Path = DEFAULT_PARAMS, profile: str = "full") -> Config:
-    return load_config(Config, path, profile)
+def load(path: Path = DEFAULT_PARAMS, profile: str = "full", overrides: Sequence[str] | None = None) -> Config:
+    """params.yaml, the profile's overrides, then `--set`'s (`overrides`), validated."""
+    return load_config(Config, path, profile, overrides)
