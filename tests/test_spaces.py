@@ -91,15 +91,29 @@ def test_the_bundled_app_prices_a_house_from_its_folder_alone(root: Path, space:
     assert "price: $" in result.stdout
 
 
-def test_a_project_without_a_trained_model_says_how_to_fetch_it(tmp_path: Path) -> None:
-    result = CliRunner().invoke(
-        app, ["spaces", "sentiment-bert", "--out", str(tmp_path / "s"), "--model", str(tmp_path / "none")]
-    )
+def test_a_project_without_a_trained_model_says_how_to_fetch_it(root: Path, tmp_path: Path) -> None:
+    # A checkout where sentiment-bert was never trained: its code and settings, no models/.
+    repo = tmp_path / "repo"
+    (repo / "projects" / "sentiment-bert").mkdir(parents=True)
+    for name in ("src", "pyproject.toml", "params.yaml"):
+        (repo / "projects" / "sentiment-bert" / name).symlink_to(root / "projects" / "sentiment-bert" / name)
+    (repo / "shared").symlink_to(root / "shared")
+    (repo / "mkdocs.yml").symlink_to(root / "mkdocs.yml")
+    out = tmp_path / "space"
+    result = CliRunner().invoke(app, ["spaces", "sentiment-bert", "--out", str(out)], env={"PORTFOLIO_HOME": str(repo)})
     assert result.exit_code == 0, result.output
-    readme = (tmp_path / "s" / "README.md").read_text()
+    readme = (out / "README.md").read_text()
     assert "## Model files to add" in readme and SPACES["sentiment-bert"].train_command in readme
     assert "sdk: gradio" in readme
-    compile((tmp_path / "s" / "app.py").read_text(), "app.py", "exec")
+    compile((out / "app.py").read_text(), "app.py", "exec")
+
+
+def test_a_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    result = CliRunner().invoke(app, ["spaces", "house-prices", "--out", str(out), "--model", str(tmp_path / "no")])
+    assert result.exit_code == 2
+    assert "No model at" in result.output and "house-prices train" in " ".join(result.output.split())
+    assert not out.exists()
 
 
 def test_an_unknown_project_is_a_clear_error(tmp_path: Path) -> None:

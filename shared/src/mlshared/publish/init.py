@@ -66,6 +66,15 @@ def _authors(text: str, new: Owner) -> str:
     return text[:start] + table + text[body_end:]
 
 
+def _copier_answers(text: str, new: Owner) -> str:
+    for key, value in (("author_name", new.name), ("github_user", new.github), ("github_repo", new.repo)):
+        line = f"{key}: {json.dumps(value)}"
+        found = re.search(rf"^{key}:.*$", text, re.MULTILINE)
+        if found is not None:
+            text = text[: found.start()] + line + text[found.end() :]
+    return text
+
+
 def planned_edits(root: Path, new: Owner) -> dict[Path, Callable[[str], str]]:
     """Each file `init` may touch and the rewrite it applies."""
     old = read_owner(root)
@@ -76,6 +85,8 @@ def planned_edits(root: Path, new: Owner) -> dict[Path, Callable[[str], str]]:
     }
     for project in project_names(root):
         edits[root / "projects" / project / "README.md"] = lambda t: _replace_urls(t, old, new)
+    for project in project_names(root):  # scaffolded projects: what `copier update` re-renders badges from
+        edits[root / "projects" / project / ".copier-answers.yml"] = lambda t: _copier_answers(t, new)
     for package in [root / "shared", *(root / "projects" / p for p in project_names(root))]:
         edits[package / "pyproject.toml"] = lambda t: _authors(t, new)
     return edits

@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 from mlshared.console import UserError, console
@@ -61,6 +62,7 @@ def render(root: Path, name: str, kind: str, title: str | None = None, descripti
     """Render the template into `root`, register the package with the root lint settings and format it;
     returns the created top-level paths (project folder, workflow)."""
     from copier import run_copy
+    from copier.errors import DirtyLocalWarning
 
     check_name(root, name, kind)
     owner = read_owner(root)
@@ -79,7 +81,8 @@ def render(root: Path, name: str, kind: str, title: str | None = None, descripti
     try:
         # The template is this repository (copier.yml at the root, files under templates/project), read at
         # HEAD plus uncommitted edits; a relative path keeps the recorded answers valid in any clone.
-        with contextlib.chdir(root):
+        with contextlib.chdir(root), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DirtyLocalWarning)  # uncommitted template edits are wanted
             run_copy(
                 ".",
                 ".",

@@ -43,10 +43,21 @@ SPACES: dict[str, SpaceSpec] = {
         models=("models/model.joblib",),
         entry=(
             'os.environ.setdefault("HOUSE_PRICES_MODEL", str(HERE / "models" / "model.joblib"))\n\n'
-            "from house_prices.app import main  # noqa: E402\n\n"
-            "main()\n"
+            'runpy.run_module("house_prices.app", run_name="__main__")\n'
         ),
         train_command="house-prices train --profile full",
+    ),
+    "image-classifier": SpaceSpec(
+        project="image-classifier",
+        package="image_classifier",
+        sdk="streamlit",
+        emoji="🐝",
+        models=("models/model.pt",),
+        entry=(
+            'os.environ.setdefault("IMAGE_CLASSIFIER_MODEL", str(HERE / "models" / "model.pt"))\n\n'
+            'runpy.run_module("image_classifier.app", run_name="__main__")\n'
+        ),
+        train_command="image-classifier train --profile full",
     ),
     "sentiment-bert": SpaceSpec(
         project="sentiment-bert",
@@ -70,6 +81,7 @@ APP_HEADER = '''"""Hugging Face Space entry point for {project} ({sdk}), written
 Everything it needs is in this folder: the code under src/, the model under models/."""
 
 import os
+import runpy
 import sys
 from pathlib import Path
 
@@ -160,6 +172,8 @@ def build_space(root: Path, project: str, out: Path, model: Path | None = None) 
         raise UserError(f"No Space recipe for {project!r}.", hint=f"Available: {', '.join(SPACES)} (see spaces.py).")
     spec = SPACES[project]
     source = root / "projects" / project
+    if model is not None and not (model.is_file() or model.is_dir()):
+        raise UserError(f"No model at {model}.", hint=f"Train it (`{spec.train_command}`) or pass another --model.")
     if out.exists():
         shutil.rmtree(out)
     (out / "src").mkdir(parents=True)
@@ -174,12 +188,11 @@ def build_space(root: Path, project: str, out: Path, model: Path | None = None) 
     missing = []
     for relative in spec.models:
         found = model if (model is not None and len(spec.models) == 1) else source / relative
-        size = (
-            sum(p.stat().st_size for p in found.rglob("*"))
-            if found.is_dir()
-            else (found.stat().st_size if found.is_file() else 0)
-        )
-        if not found.exists() or size > MAX_MODEL_BYTES:
+        if found.is_dir():
+            size = sum(p.stat().st_size for p in found.rglob("*") if p.is_file())
+        else:
+            size = found.stat().st_size if found.is_file() else 0
+        if not (found.is_file() or found.is_dir()) or size > MAX_MODEL_BYTES:
             missing.append(relative)
             continue
         (out / relative).parent.mkdir(parents=True, exist_ok=True)
