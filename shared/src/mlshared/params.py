@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from pydantic_core import ErrorDetails
+from rich.markup import escape
 
 from mlshared.console import UserError, console
 
@@ -171,7 +172,7 @@ def load_config(model: type[M], path: Path, profile: str = FULL, overrides: Sequ
         if isinstance(config, StrictModel):
             config._overrides = changed
         said = ", ".join(f"{o.key}={changed[o.key]!r} (file: {_lookup(before, o.path, 'unset')!r})" for o in parsed)
-        console.print(f"[dim]--set {said}[/]", highlight=False)
+        console.print(f"[dim]--set {escape(said)}[/]", highlight=False)
     return config
 
 
@@ -212,4 +213,4 @@ def _describe(error: ErrorDetails, data: Mapping[str, Any], overrides: Sequence[
     else:
         message = error["msg"]
     source = _source(error["loc"], overrides)
-    return f"{key}: {message}" + (f" [from --set {source.text}]" if source else "")
+    return f"{key}: {message}" + (f" (from --set {source.text})" if source else "")
