@@ -27,15 +27,25 @@ def initialised(root: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[P
     return copy, result.output
 
 
+def _head(copy: Path, path: str) -> str:
+    shown = subprocess.run(["git", "show", f"HEAD:{path}"], cwd=copy, capture_output=True, text=True)
+    return shown.stdout
+
+
 def _diff(copy: Path, *args: str) -> str:
     return subprocess.run(["git", "diff", *args], cwd=copy, capture_output=True, text=True, check=True).stdout
 
 
-def test_init_changes_only_what_names_the_owner(initialised: tuple[Path, str]) -> None:
+def test_init_changes_only_what_names_the_owner(root: Path, initialised: tuple[Path, str]) -> None:
     copy, _ = initialised
     changed = set(_diff(copy, "--name-only").split())
     packages = {"shared/pyproject.toml", *(f"projects/{p}/pyproject.toml" for p in project_names(copy))}
-    readmes = {f"projects/{p}/README.md" for p in project_names(copy) if (copy / f"projects/{p}/README.md").is_file()}
+    old_url = read_owner(root).repo_url
+    readmes = {
+        f"projects/{p}/README.md"
+        for p in project_names(copy)
+        if old_url in _head(copy, f"projects/{p}/README.md")  # those with a badge or a link to the repository
+    }
     assert changed == {"README.md", "LICENSE", "mkdocs.yml", *packages, *readmes}
     removed = [line for line in _diff(copy, "-U0").splitlines() if line.startswith("-") and not line.startswith("---")]
     added = [line for line in _diff(copy, "-U0").splitlines() if line.startswith("+") and not line.startswith("+++")]
