@@ -4,7 +4,8 @@ The chassis replaced churn-api's own ASGI middleware (request id, one counter an
 access log) with asgi-correlation-id, prometheus-fastapi-instrumentator and the body guard, and its
 hand-parsed /predict body with a FastAPI typed body. This runs both versions of the service on the
 same model, pinned to the same core, and drives /health and /predict with wrk in interleaved rounds
-(the per-round ratio new/old cancels this VM's drift). The old version is the churn-api source at
+(the per-round ratio new/old cancels this VM's drift), then /health on each while 10,000-row batches
+arrive back to back. The old version is the churn-api source at
 `--old-commit`, extracted with `git archive` and put first on PYTHONPATH.
 
     .venv/bin/python projects/churn-api/experiments/chassis_overhead.py --model PATH [--rounds 5 --duration 3]
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from churn_api.api_models import EXAMPLE
-from churn_api.bench import pinned, run_wrk
+from churn_api.bench import health_under_batch_load, pinned, run_wrk
 from mlshared.servers import free_port, serve
 
 REPO = Path(__file__).resolve().parents[3]
@@ -69,11 +70,18 @@ def main() -> None:
                     print(
                         f"round {r + 1} {name} {path}: {result['requests_per_s']:,.0f} req/s p99 {result['p99_ms']} ms"
                     )
+        probes = {name: health_under_batch_load(urls[name], 2 * args.duration, Path(tmp)) for name in urls}
     for path in ("/health", "/predict"):
         ratios = [n / o for n, o in zip(runs[f"new {path}"], runs[f"old {path}"], strict=True)]
         old, new = np.median(runs[f"old {path}"]), np.median(runs[f"new {path}"])
         each = ", ".join(f"{x:.0%}" for x in ratios)
         print(f"{path}: old {old:,.0f} req/s, new {new:,.0f} req/s; new/old median {np.median(ratios):.0%} ({each})")
+    for name, probe in probes.items():
+        health, batches = probe["health"], probe["batches"]
+        print(
+            f"{name}: /health p99 {health['p99_ms']} ms (p50 {health['p50_ms']} ms) while "
+            f"{batches['rows_per_request']:,}-row batches arrive back to back ({batches['requests']} scored)"
+        )
 
 
 if __name__ == "__main__":

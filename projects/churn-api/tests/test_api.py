@@ -166,7 +166,7 @@ def test_metrics_endpoint_counts_requests_and_probabilities(client: TestClient, 
 
 @pytest.mark.parametrize("key", ["s3cret", "clé-ü-密钥"])
 def test_api_key_when_configured(predictor: ChurnPredictor, customer: dict[str, Any], key: str) -> None:
-    app = create_app(Settings(api_key=key, access_log=False), predictor=predictor)  # type: ignore[arg-type]
+    app = create_app(Settings(api_key=key, access_log=False), predictor=predictor)
     with TestClient(app) as client:
         assert client.post("/predict", json=customer).status_code == 401
         for wrong in ("wrong", "clé", "ünïcödé", "密钥"):

@@ -41,7 +41,7 @@ def test_xgboost_path_equals_the_engine_and_the_model(predictor: ChurnPredictor,
     np.testing.assert_allclose(library.contributions, engine.contributions, atol=1e-4)
     np.testing.assert_allclose(library.margin, engine.margin, atol=1e-4)
     forced = ChurnPredictor(predictor.model, "test", scoring="xgboost")
-    customer = X.iloc[0].to_dict()
+    customer = {str(k): v for k, v in X.iloc[0].to_dict().items()}
     assert forced.scorer.name == "xgboost" and predictor.scorer.name == "engine"
     a, b = forced.predict_one(customer), predictor.predict_one(customer)
     assert a.probability == pytest.approx(b.probability, abs=1e-6)

@@ -140,6 +140,8 @@ def run_bench(model: Path, output: Path, duration: int = 4, connections: int = 8
     ]
     runs: dict[str, list[dict[str, float]]] = {name: [] for name, *_ in plan}
     scoring: dict[str, str] = {}
+    served = ""
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         work = Path(tmp)
         urls = {}
@@ -152,7 +154,8 @@ def run_bench(model: Path, output: Path, duration: int = 4, connections: int = 8
                 server = stack.enter_context(serve(command, port, ready_path="/ready", env=env | QUIET))
             urls[name] = server.base_url
             headers = key_header if name == "key" else {}
-            scoring[name] = str(_get_json(server.base_url + "/model", headers)["scoring"])
+            info = _get_json(server.base_url + "/model", headers)
+            scoring[name], served = str(info["scoring"]), str(info["model"])
             run_wrk(server.base_url + "/predict", "POST", single, 2, connections, work, headers)  # warm-up
         for r in range(rounds):
             for name, server_name, path, method, body, conns, headers in plan:
@@ -202,6 +205,8 @@ def run_bench(model: Path, output: Path, duration: int = 4, connections: int = 8
             "load": f"wrk -t1, {rounds} interleaved rounds of {duration} s per endpoint (median round reported; "
             f"ratios: median of per-round ratios), {connections} connections (batch: 2), from another process",
             "pinning": "servers on CPU 0, wrk on CPU 1 (taskset)" if can_pin() else "none",
+            "model": served,
+            "load_average_1min": {"before": round(load_before, 1), "after": round(os.getloadavg()[0], 1)},
             "cpus": os.cpu_count(),
             "machine": platform.machine(),
             "python": platform.python_version(),
@@ -283,7 +288,8 @@ def bench_markdown(report: dict[str, Any]) -> str:
             f"| {path} | {scoring} | {conns} | {r['requests_per_s']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} "
             f"| {errors} |"
         )
-    load = report["endpoints"]["health_under_batch_load"]
+    probe = report["endpoints"]["health_under_batch_load"]
+    load = report["setup"].get("load_average_1min", {})
     rows += [
         "",
         f"`/predict` throughput = **{s['predict_vs_health_throughput']:.0%}** of `/health` (target ≥ 50%; "
@@ -296,9 +302,11 @@ def bench_markdown(report: dict[str, Any]) -> str:
         f"XGBoost's own predict (the path for models the engine cannot compile): "
         f"**{s['xgboost_vs_auto_predict_throughput']:.0%}** of the {auto} path's `/predict` throughput, p99 "
         f"{s['predict_xgboost_p99_ms']:.2f} ms, batch {s['batch_xgboost_rows_per_s']:,.0f} rows/s. "
-        f"`/health` p99 while {load['batches']['rows_per_request']:,}-row batches arrive back to back: "
-        f"**{s['health_p99_under_batch_load_ms']:.1f} ms** ({load['batches']['requests']} batches scored). "
+        f"`/health` p99 while {probe['batches']['rows_per_request']:,}-row batches arrive back to back: "
+        f"**{s['health_p99_under_batch_load_ms']:.1f} ms** ({probe['batches']['requests']} batches scored). "
         f"{report['setup']['load']}; {report['setup']['server']}; {report['setup'].get('pinning', 'no pinning')}; "
-        f"{report['setup']['cpus']} CPUs; {report['generated_at']}.",
+        f"model {report['setup'].get('model', '?')}; {report['setup']['cpus']} CPUs, 1-minute load average "
+        f"{load.get('before', '?')} before and {load.get('after', '?')} after (other jobs share this machine: "
+        f"absolute figures swing with it, the paired ratios less); {report['generated_at']}.",
     ]
     return "\n".join(rows)

@@ -11,8 +11,8 @@ a /health request costs ~1,060 us with the chassis against ~540 us for bare Fast
 instrumentation (after `StaticRouteMiddleware` and two series families instead of the default five;
 before them the instrumentation alone was ~500 us, its route naming ~460 us). Over HTTP, against
 churn-api's former hand-written middleware (one counter, one histogram, a JSON line), /health keeps
-54-67% of the old throughput and /predict 47-73% (`projects/churn-api/experiments/chassis_overhead.py`,
-4 interleaved wrk rounds each). That buys exact status codes per route, client aborts and a library
+72% of the old throughput (rounds 70-84%) and /predict 69% (56-73%)
+(`projects/churn-api/experiments/chassis_overhead.py`, 4 interleaved wrk rounds of 3 s). That buys exact status codes per route, client aborts and a library
 others maintain; churn-api's benchmark targets are judged on its own table (README).
 """
 
