@@ -21,7 +21,8 @@ from image_classifier.calibration import expected_calibration_error, reliability
 from image_classifier.checkpoint import MODEL_FILE, TrainedModel
 from image_classifier.config import Config
 from image_classifier.data import ImageData
-from image_classifier.explain import gradcam
+from image_classifier.dataset import reduced
+from image_classifier.explain import gradcam, model_input_rgb
 from image_classifier.images import open_file
 from image_classifier.train import HISTORY_FILE
 from mlshared import plots, tracking
@@ -79,12 +80,12 @@ def mistakes_grid(
 ) -> Path:
     columns = 4
     rows = max(1, -(-len(indices) // columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(3 * columns, 3.3 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.4 * columns, 2.7 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, index in zip(axes.flat, indices, strict=False):
         sample = data.test[index]
-        ax.imshow(open_file(sample.path))
+        ax.imshow(reduced(open_file(sample.path), 240))
         guess = int(proba[index].argmax())
         ax.set_title(
             f"true {data.classes[sample.label]}, said {data.classes[guess]}\n"
@@ -102,10 +103,10 @@ def gradcam_grid(
 ) -> Path:
     images = [open_file(data.test[i].path) for i in indices]
     explanations = gradcam(trained, images)
-    fig, axes = plt.subplots(2, len(indices), figsize=(2.6 * len(indices), 5.4), squeeze=False)
+    fig, axes = plt.subplots(2, len(indices), figsize=(2.2 * len(indices), 4.6), squeeze=False)
     for column, (index, image, explanation) in enumerate(zip(indices, images, explanations, strict=True)):
         sample = data.test[index]
-        axes[0, column].imshow(image.resize((trained.preprocessing.image_size,) * 2))
+        axes[0, column].imshow(model_input_rgb(trained, image))  # the centre crop the model sees
         axes[0, column].set_title(f"true {data.classes[sample.label]}", fontsize=9)
         axes[1, column].imshow(explanation.overlay)
         axes[1, column].set_title(
@@ -151,12 +152,12 @@ def evaluate(
         plots.confusion_matrix(y, predicted, outputs.figures / "confusion_matrix.png", labels=data.classes,
                                title="Confusion matrix (test set)"),
         reliability_diagram(proba, y, outputs.figures / "reliability.png", ev.calibration_bins),
-        mistakes_grid(trained, data, proba, mistakes, outputs.figures / "mistakes.png"),
+        mistakes_grid(trained, data, proba, mistakes, outputs.figures / "mistakes.jpg"),
     ]  # fmt: skip
     with console.status("Grad-CAM maps"):
         figures.append(
             gradcam_grid(trained, data, proba, gradcam_choice(proba, y, mistakes, ev.gradcam_images),
-                         outputs.figures / "gradcam.png")
+                         outputs.figures / "gradcam.jpg")
         )  # fmt: skip
     history_path = outputs.work / HISTORY_FILE
     if history_path.is_file():

@@ -37,7 +37,7 @@ def gradcam(trained: TrainedModel, images: list[Image.Image], classes: list[int]
 
     if not images:
         return []
-    batch = trained.tensor(images)
+    batch = trained.tensor(images).requires_grad_(True)  # a graph even if the weights are frozen
     if classes is None:
         classes = [int(i) for i in trained.logits(batch).argmax(1)]
     with GradCAM(model=trained.model, target_layers=[gradcam_layer(trained.model)]) as cam:

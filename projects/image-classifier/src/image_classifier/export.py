@@ -12,6 +12,7 @@ fp32 graph; `bench` measures whether it keeps the test accuracy within the allow
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,9 @@ def export_onnx(trained: TrainedModel, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     size = trained.preprocessing.image_size
     trained.model.eval()
-    with torch.inference_mode(False), torch.no_grad():
+    with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+        # The legacy exporter is chosen on purpose (see the module docstring); its deprecation notice is not news.
+        warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
             trained.model,
             (torch.zeros(1, 3, size, size),),

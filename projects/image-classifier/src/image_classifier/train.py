@@ -133,6 +133,8 @@ def train(
         )
     model.load_state_dict(best_state)
     model.eval()
+    for parameter in model.parameters():  # the saved model is whole again: Grad-CAM needs gradients through it
+        parameter.requires_grad_(True)
     seconds = time.perf_counter() - start
     trained = TrainedModel(
         model,

@@ -1,0 +1,111 @@
+"""Backbones: the offline ImageNet weights are the real thing; the ResNet paths fail and succeed clearly."""
+
+from __future__ import annotations
+
+import urllib.error
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from image_classifier import model as model_module
+from image_classifier.data import ImageData
+from image_classifier.images import open_file
+from image_classifier.model import (
+    IMAGENET_ANT,
+    IMAGENET_BEE,
+    TF_SCALING,
+    build,
+    classifier_parameters,
+    freeze_backbone,
+    imagenet_lite0,
+    lite0_weights_file,
+    map_lite0_state_dict,
+)
+from image_classifier.transforms import Preprocessing, eval_transform
+from mlshared.console import UserError
+
+
+@pytest.fixture(scope="module")
+def lite0_source() -> dict[str, torch.Tensor]:
+    return torch.load(lite0_weights_file(), map_location="cpu", weights_only=True)  # type: ignore[no-any-return]
+
+
+def test_the_296_offline_tensors_map_in_order_with_identical_shapes(lite0_source: dict[str, torch.Tensor]) -> None:
+    import timm
+
+    target = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+    mapped = map_lite0_state_dict(lite0_source, target)
+    assert len(mapped) == len(lite0_source) == 296
+    assert next(iter(mapped)) == "conv_stem.weight" and list(mapped)[-1] == "classifier.bias"
+    for (src, tensor), (dst, reference) in zip(lite0_source.items(), target.state_dict().items(), strict=True):
+        assert tensor.shape == reference.shape, (src, dst)
+
+
+def test_a_foreign_state_dict_fails_naming_the_tensor(lite0_source: dict[str, torch.Tensor]) -> None:
+    import timm
+
+    target = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+    broken = dict(lite0_source)
+    broken["_conv_head.weight"] = torch.zeros(1280, 321, 1, 1)
+    with pytest.raises(UserError, match=r"_conv_head\.weight has shape \(1280, 321, 1, 1\)"):
+        map_lite0_state_dict(broken, target)
+    with pytest.raises(UserError, match="296"):
+        map_lite0_state_dict(dict(list(lite0_source.items())[:-2]), target)
+
+
+@pytest.mark.slow
+def test_untrained_imagenet_head_knows_ants_and_bees(real_data: ImageData) -> None:
+    """Without any training, ImageNet's classes 310 (ant) and 309 (bee) are in the top 5 for >= 80% of the
+    test images of their class: the weights are real ImageNet weights, correctly mapped and normalised."""
+    torch.set_num_threads(1)
+    model = imagenet_lite0().eval()
+    transform = eval_transform(Preprocessing.for_size(224, *TF_SCALING))
+    hits: dict[str, list[bool]] = {"ants": [], "bees": []}
+    wanted = {"ants": IMAGENET_ANT, "bees": IMAGENET_BEE}
+    samples = real_data.test
+    with torch.inference_mode():
+        for start in range(0, len(samples), 32):
+            batch = samples[start : start + 32]
+            top5 = model(torch.stack([transform(open_file(s.path)) for s in batch])).topk(5).indices
+            for sample, row in zip(batch, top5, strict=True):
+                name = real_data.classes[sample.label]
+                hits[name].append(wanted[name] in row.tolist())
+    rates = {name: float(np.mean(v)) for name, v in hits.items()}
+    assert rates["ants"] >= 0.8 and rates["bees"] >= 0.8, rates
+
+
+def test_resnet_from_scratch_and_from_a_weights_file(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    scratch = build("resnet18", "none", 3, dropout=0.1)
+    assert scratch(torch.zeros(1, 3, 64, 64)).shape == (1, 3)
+    backbone = build("resnet18", "none", 1000, dropout=0.0)
+    state = {k.replace("fc.1.", "fc."): v for k, v in backbone.state_dict().items()}  # torchvision's key layout
+    path = tmp_path / "resnet18.pth"
+    torch.save(state, path)
+    loaded = build("resnet18", str(path), 2, dropout=0.2)
+    assert torch.equal(loaded.conv1.weight, backbone.conv1.weight)
+    with pytest.raises(UserError, match="does not fit resnet50"):
+        build("resnet50", str(path), 2)
+    with pytest.raises(UserError, match="No weights file"):
+        build("resnet18", str(tmp_path / "missing.pth"), 2)
+
+
+def test_an_impossible_download_says_how_to_work_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    def offline(*args: object, **kwargs: object) -> None:
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    with pytest.raises(UserError) as error:
+        model_module.build("resnet18", "imagenet", 2)
+    assert "resnet18-f37072fd.pth" in error.value.message
+    assert error.value.hint is not None and "--weights PATH" in error.value.hint
+
+
+def test_feature_extraction_trains_only_the_new_head() -> None:
+    model = build("efficientnet_lite0", "none", 2)
+    freeze_backbone(model)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    assert trainable == classifier_parameters(model)
+    assert sum(p.numel() for p in trainable) == 1280 * 2 + 2
