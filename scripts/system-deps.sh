@@ -2,8 +2,9 @@
 # Debian packages the tests and benchmarks need, installed only when missing:
 #   chromium  - headless browser for the app tests (Playwright drives it; its own browser download is unreachable)
 #   wrk       - HTTP load generator for the API benchmarks
+#   redis-server - fraud-mlops' online feature store (its tests start a real server)
 set -euo pipefail
-declare -A needed=([chromium]=chromium [wrk]=wrk)  # command -> Debian package
+declare -A needed=([chromium]=chromium [wrk]=wrk [redis-server]=redis-server)  # command -> Debian package
 missing=()
 for cmd in "${!needed[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${needed[$cmd]}")

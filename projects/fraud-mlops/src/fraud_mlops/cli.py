@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from fraud_mlops import config as config_module
-from mlshared.cli_options import ProfileOpt
+from fraud_mlops.models import FraudModel
+from mlshared.cli_options import ParamsOpt, ProfileOpt
 from mlshared.console import console, friendly_errors
 from mlshared.paths import OutputDirs
 from mlshared.projects import ProjectSpec
@@ -78,12 +79,202 @@ def validate(profile: ProfileOpt = "full") -> None:
     console.print(f"[green]Schema OK[/]: {frame.height:,} transactions, fraud rate {report['fraud_rate']:.4%}")
 
 
+@app.command()
+@friendly_errors
+def train(profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS) -> None:
+    """Compute the features, tune XGBoost with Optuna on prequential folds, fit every model on both protocols,
+    save the served model, log and register it in MLflow (alias from params: `challenger`)."""
+    from fraud_mlops.train import train as run_training
+
+    run_training(config_module.load(params, profile), profile, _outputs(profile))
+
+
+@app.command()
+@friendly_errors
+def evaluate(profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS) -> None:
+    """Write reports/metrics.json (test-week AP, ROC-AUC, card precision@100 beside the handbook's) and figures."""
+    from fraud_mlops.evaluate import evaluate as run_evaluation
+
+    run_evaluation(config_module.load(params, profile), profile, _outputs(profile))
+
+
+@app.command()
+@friendly_errors
+def predict(
+    transactions: Annotated[
+        Path | None,
+        typer.Option(
+            help="Transaction log (Parquet or CSV, TX_FRAUD optional); default: the handbook data.", dir_okay=False
+        ),
+    ] = None,
+    start: Annotated[
+        datetime | None,
+        typer.Option(
+            "--from",
+            help="Score the transactions from this day on (earlier rows are feature history); "
+            "default: the last 7 days of the file.",
+            formats=["%Y-%m-%d"],
+        ),
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Parquet or CSV to write.")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="A model file (models/model.joblib); default: the registry's champion.")
+    ] = None,
+    alias: Annotated[str, typer.Option(help="Registry alias to load when no --model is given.")] = "champion",
+    profile: ProfileOpt = "full",
+    params: ParamsOpt = config_module.DEFAULT_PARAMS,
+) -> None:
+    """Score a transaction log with causal features over the whole file; with TX_FRAUD present, print AP,
+    ROC-AUC and card precision@100 of the scored period."""
+    from datetime import timedelta
+
+    from fraud_mlops.data import load_handbook, read_transactions
+    from fraud_mlops.predict import score_log, write
+    from fraud_mlops.registry import load
+    from fraud_mlops.schema import TIME
+
+    config = config_module.load(params, profile)
+    fraud_model = _load_model(model) if model else load(config.tracking.registered_model, alias)[0]
+    log = read_transactions(transactions) if transactions else load_handbook()
+    last = log[TIME].max()
+    assert isinstance(last, datetime)
+    begin = start or datetime.combine(last.date() - timedelta(days=6), datetime.min.time())
+    with console.status(f"Computing features over {log.height:,} transactions and scoring from {begin:%Y-%m-%d}"):
+        scored = score_log(fraud_model, log, begin, config.protocol.top_k)
+    target = output or _outputs(profile).ensure().work / "predictions_scored.parquet"
+    write(scored.frame, target)
+    blocked = int((scored.frame["decision"] == "block").sum())
+    console.print(
+        f"[green]Wrote[/] {target}: {scored.frame.height:,} transactions scored ({scored.history_rows:,} earlier rows "
+        f"used as history), {blocked:,} blocked at threshold {fraud_model.threshold}"
+    )
+    if scored.metrics:
+        m = scored.metrics
+        k = config.protocol.top_k
+        console.print(
+            f"AP {m['average_precision']:.4f}  ROC-AUC {m['roc_auc']:.4f}  card precision@{k} "
+            f"{m[f'card_precision_at_{k}']:.4f}  ({int(m['frauds'])} frauds)"
+        )
+
+
+def _load_model(path: Path) -> FraudModel:
+    from fraud_mlops.models import FraudModel
+    from mlshared.artifacts import load_model_file
+
+    return load_model_file(path, FraudModel, "fraud-mlops", "--model")
+
+
+@app.command()
+@friendly_errors
+def promote(
+    transactions: Annotated[
+        Path | None, typer.Option(help="Labelled transaction log; default: the handbook data.", dir_okay=False)
+    ] = None,
+    profile: ProfileOpt = "full",
+    params: ParamsOpt = config_module.DEFAULT_PARAMS,
+) -> None:
+    """Compare the registry's challenger with its champion on the most recent labelled week (average
+    precision) and move the `champion` alias only when the challenger is better; says why either way."""
+    from fraud_mlops.data import load_handbook, read_transactions
+    from fraud_mlops.registry import promote as run_promote
+
+    config = config_module.load(params, profile)
+    log = read_transactions(transactions, require_label=True) if transactions else load_handbook()
+    with console.status("Scoring challenger and champion on the latest labelled week"):
+        decision = run_promote(
+            config.tracking.registered_model, log, config.features.delay_days, config.protocol.top_k,
+            config.tracking.min_improvement,
+        )  # fmt: skip
+    colour = "green" if decision.promoted else "yellow"
+    console.print(f"[{colour}]{config.tracking.registered_model}:[/] {decision.reason}")
+
+
+@app.command()
+@friendly_errors
+def gate(
+    profile: ProfileOpt = "full",
+    params: ParamsOpt = config_module.DEFAULT_PARAMS,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="JSON result to write.")] = None,
+) -> None:
+    """CI model-quality gate: simulate a small log, train, score its test week; exit 1 when average precision
+    is below the recorded baseline (params `gate.min_average_precision`)."""
+    from fraud_mlops.gate import run_gate
+
+    config = config_module.load(params, profile)
+    target = output or _outputs(profile).ensure().work / "gate.json"
+    with console.status("Simulating, training and scoring the gate data set"):
+        result = run_gate(config, target)
+    verdict = "[green]passed[/]" if result["passed"] else "[red]FAILED[/]"
+    console.print(
+        f"Gate {verdict}: AP {result['average_precision']:.4f} (baseline {result['min_average_precision']:.4f}) "
+        f"on {result['split']}; wrote {target}"
+    )
+    if not result["passed"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly_errors
+def bench(
+    profile: ProfileOpt = "full",
+    repeats: Annotated[int, typer.Option(help="Timed runs per feature set (median reported).", min=1)] = 3,
+    params: ParamsOpt = config_module.DEFAULT_PARAMS,
+) -> None:
+    """Time the feature computation on the handbook's 1.47M transactions (target <= 5 s); writes reports/bench.json."""
+    from fraud_mlops.bench import bench_features, update
+    from fraud_mlops.data import load_handbook
+
+    config = config_module.load(params, profile)
+    outputs = _outputs(profile).ensure()
+    log = load_handbook()
+    update(outputs.reports / "bench.json", "features", bench_features(log, config.features.windows, repeats))
+    console.print(f"[green]Wrote[/] {outputs.reports / 'bench.json'}")
+
+
+@app.command()
+@friendly_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind; 0.0.0.0 inside a container.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    model: Annotated[
+        Path | None, typer.Option(help="A model file; default: the registry's champion (FRAUD_MODEL_PATH overrides).")
+    ] = None,
+) -> None:
+    """Start the fraud-scoring API with uvicorn (settings from FRAUD_* variables: FRAUD_REDIS_URL for Redis state,
+    FRAUD_API_KEY for the key, FRAUD_STATE_PATH, FRAUD_PREDICTION_LOG, FRAUD_MAX_LATENESS_S)."""
+    import os
+
+    import uvicorn
+
+    from mlshared.service import uvicorn_log_config
+
+    if model is not None:
+        _load_model(model)  # fail here, with the fix, rather than in the server
+        os.environ["FRAUD_MODEL_PATH"] = str(model.resolve())
+    console.print(f"Serving on http://{host}:{port} (docs at /docs)")
+    uvicorn.run(
+        "fraud_mlops.serve:create_app", factory=True, host=host, port=port, access_log=False,
+        log_config=uvicorn_log_config(),
+    )  # fmt: skip
+
+
+def readme_blocks(reports: Path) -> dict[str, str]:
+    """The README's benchmark block, from the last `fraud-mlops bench` (reports/bench.json)."""
+    from fraud_mlops.bench import bench_markdown
+
+    bench_file = reports / "bench.json"
+    if not bench_file.is_file():
+        return {}
+    return {"bench": bench_markdown(json.loads(bench_file.read_text(encoding="utf-8")))}
+
+
 PROJECT = ProjectSpec(
     name="fraud-mlops",
     title="Card fraud: handbook simulator, causal polars features, XGBoost, MLflow registry",
     root=config_module.PROJECT_ROOT,
     app=app,
-    pipeline=(("validate",),),
+    pipeline=(("validate",), ("train",), ("evaluate",), ("promote",)),
+    readme_blocks=readme_blocks,
 )
 PROJECT.add_run_command(config_module.DEFAULT_PARAMS)
 
@@ -92,4 +283,4 @@ def main() -> None:
     app()
 
 
-__all__ = ["PROJECT", "app", "date", "main"]
+__all__ = ["PROJECT", "app", "main"]

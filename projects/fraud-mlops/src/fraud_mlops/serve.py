@@ -1,0 +1,248 @@
+"""The fraud-scoring API on the shared service chassis (`mlshared.service`): a transaction in, a fraud
+probability, a decision and the top reasons out, with online features from the store in `online.py`.
+
+Routes: POST /predict, POST /feedback (a delayed label), GET /model, POST /admin/reload (API key required);
+the chassis adds /health, /ready, /metrics and /docs. A request that fails validation (schema, types, a
+duplicate transaction id, a timestamp more than `max_lateness_s` older than the newest one seen, feedback
+for an unknown id) gets a 4xx and changes no state. Every prediction is appended to the prediction log
+(JSON lines) that `monitor` reads. A reload loads the new model completely before swapping it in, so no
+request ever sees a half-loaded model.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import polars as pl
+from fastapi import Depends, FastAPI
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import SettingsConfigDict
+from starlette.exceptions import HTTPException
+
+from fraud_mlops.models import FraudModel, matrix
+from fraud_mlops.online import OnlineFeatures, Tx, open_store, to_ns
+from mlshared.service import ServiceSettings, build_app, get_service, loaded_model, protected_router, responses
+from mlshared.service.app import Service
+
+TOP_REASONS = 3
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="FRAUD_", env_file=".env", extra="ignore")
+
+    model_path: Path | None = Field(None, description="A model file (models/model.joblib); else the registry.")
+    registered_model: str = Field("fraud-mlops", description="Registry name, loaded as models:/<name>@<alias>.")
+    model_alias: str = "champion"
+    redis_url: str | None = Field(None, description="Online state in Redis (redis://host:6379/0); else SQLite.")
+    state_path: Path = Field(Path("state/online.sqlite"), description="SQLite online state.")
+    prediction_log: Path = Field(Path("state/predictions.jsonl"), description="One JSON line per prediction.")
+    max_lateness_s: float = Field(
+        60.0, ge=0, description="Accept transactions at most this much older than the newest."
+    )
+
+
+class Transaction(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "transaction_id": 1_466_282, "tx_datetime": "2018-09-01T10:15:00", "customer_id": 42, "terminal_id": 3156,
+        "amount": 57.16}]})  # fmt: skip
+
+    # Strict numbers: "12" or true is a client bug to report, not a value to guess.
+    transaction_id: int = Field(ge=0, strict=True)
+    tx_datetime: datetime = Field(description="ISO 8601; naive times are the data's clock, aware ones go to UTC.")
+    customer_id: int = Field(ge=0, strict=True)
+    terminal_id: int = Field(ge=0, strict=True)
+    amount: float = Field(ge=0, lt=1e9, allow_inf_nan=False, strict=True)
+
+    def tx(self) -> Tx:
+        time = self.tx_datetime
+        if time.tzinfo is not None:
+            time = time.astimezone(UTC).replace(tzinfo=None)
+        return Tx(self.transaction_id, time, self.customer_id, self.terminal_id, self.amount)
+
+
+class Reason(BaseModel):
+    feature: str
+    value: float
+    contribution: float = Field(description="Contribution to the log-odds (XGBoost's exact tree SHAP).")
+
+
+class Prediction(BaseModel):
+    transaction_id: int
+    fraud_probability: float
+    decision: Literal["block", "allow"]
+    threshold: float
+    reasons: list[Reason]
+    features: dict[str, float]
+    model_version: str
+
+
+class Feedback(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    transaction_id: int = Field(ge=0, strict=True)
+    label: Literal[0, 1] = Field(description="1: the transaction was a fraud.")
+
+
+class FeedbackAnswer(BaseModel):
+    transaction_id: int
+    label: int
+    used_from: datetime = Field(description="Terminal risk features count this label from this time on (delay).")
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: str
+    feature_set: str
+    features: list[str]
+    threshold: float
+    trained_on: str
+
+
+@dataclass
+class Served:
+    model: FraudModel
+    version: str
+
+    def explain(self, row: Any) -> list[Reason]:
+        booster = getattr(self.model.estimator, "get_booster", None)
+        if booster is None:
+            return []
+        import xgboost
+
+        contributions = booster().predict(xgboost.DMatrix(row), pred_contribs=True)[0][:-1]
+        order = np.argsort(contributions)[::-1][:TOP_REASONS]
+        values = row.iloc[0]
+        names = self.model.features
+        return [
+            Reason(feature=names[i], value=float(values.iloc[i]), contribution=float(contributions[i]))
+            for i in order
+            if contributions[i] > 0
+        ]
+
+
+def load_served(settings: Settings) -> Served:
+    if settings.model_path is not None:
+        from mlshared.artifacts import load_model_file
+
+        model = load_model_file(settings.model_path, FraudModel, "fraud-mlops", "FRAUD_MODEL_PATH")
+        return Served(model, f"file:{settings.model_path.name}")
+    from fraud_mlops.registry import load
+
+    model, version = load(settings.registered_model, settings.model_alias)
+    return Served(model, f"{settings.registered_model}/{version}")
+
+
+Model = Annotated[Served, Depends(loaded_model)]
+ServiceDep = Annotated[Service, Depends(get_service)]
+router = protected_router(tags=["fraud"])
+admin = protected_router(tags=["admin"])
+
+
+@dataclass
+class State:
+    online: OnlineFeatures
+    log_path: Path
+    max_lateness_ns: int
+    log_lock: threading.Lock
+
+
+def _state(service: Service) -> State:
+    state: State = service.extras["fraud"]
+    return state
+
+
+@router.post("/predict", response_model=Prediction, responses=responses(409, 422, 503))
+def predict(item: Transaction, served: Model, service: ServiceDep) -> Prediction:
+    """Score one transaction with features from the online store, then add it to the store and the log."""
+    state, tx = _state(service), item.tx()
+    with state.online.lock:
+        store = state.online.store
+        if store.has(tx.tx_id):
+            raise HTTPException(409, f"Transaction {tx.tx_id} was already scored; transaction ids must be unique.")
+        latest = store.latest_ns()
+        if latest is not None and tx.time_ns < latest - state.max_lateness_ns:
+            raise HTTPException(
+                409, f"Transaction {tx.tx_id} at {tx.time:%Y-%m-%d %H:%M:%S} is more than "
+                f"{state.max_lateness_ns / 1e9:g} s older than the newest transaction seen; send them in time order.",
+            )  # fmt: skip
+        features = state.online.features(tx, served.model.windows)
+        row = matrix(pl.DataFrame([{name: features[name] for name in served.model.features}]), served.model.features)
+        probability = float(served.model.estimator.predict_proba(row)[0, 1])
+        reasons = served.explain(row)
+        store.add(tx)
+    answer = Prediction(
+        transaction_id=tx.tx_id, fraud_probability=probability,
+        decision="block" if probability >= served.model.threshold else "allow", threshold=served.model.threshold,
+        reasons=reasons, features=features, model_version=served.version,
+    )  # fmt: skip
+    line = {"logged_at": datetime.now(UTC).isoformat(), "tx_datetime": tx.time.isoformat(), **answer.model_dump()}
+    with state.log_lock, state.log_path.open("a", encoding="utf-8") as log:
+        log.write(json.dumps(line, default=str) + "\n")
+    return answer
+
+
+@router.post("/feedback", response_model=FeedbackAnswer, responses=responses(422))
+def feedback(item: Feedback, service: ServiceDep, served: Model) -> FeedbackAnswer:
+    """Record a transaction's label (it feeds the terminal risk features once `delay` days old)."""
+    state = _state(service)
+    with state.online.lock:
+        if not state.online.store.label(item.transaction_id, item.label):
+            raise HTTPException(
+                404, f"Unknown transaction {item.transaction_id}: only scored transactions take labels."
+            )
+        time_ns = state.online.store.transaction_ns(item.transaction_id)
+    used_from = datetime(1970, 1, 1) + timedelta(microseconds=time_ns // 1000, days=served.model.windows.delay)
+    return FeedbackAnswer(transaction_id=item.transaction_id, label=item.label, used_from=used_from)
+
+
+@router.get("/model", response_model=ModelInfo, responses=responses(503))
+def model_info(served: Model) -> ModelInfo:
+    m = served.model
+    return ModelInfo(name=m.name, version=served.version, feature_set=m.feature_set, features=m.features,
+                     threshold=m.threshold, trained_on=m.trained_on)  # fmt: skip
+
+
+@admin.post("/admin/reload", response_model=ModelInfo, responses=responses(401, 403, 503))
+def reload(service: ServiceDep) -> ModelInfo:
+    """Load the configured model again (e.g. a new champion) and swap it in once it is completely loaded."""
+    if service.api_key is None:
+        raise HTTPException(403, "Reloading needs an API key: start the service with FRAUD_API_KEY set.")
+    settings: Settings = service.extras["settings"]
+    current = service.model.model
+    try:
+        fresh = load_served(settings)  # completely loaded before anything changes
+    except Exception as error:  # a missing, corrupt or foreign model: keep serving the current one
+        serving = f"still serving {current.version}" if isinstance(current, Served) else "no model is loaded"
+        service.logger.error("reload failed", exc_info=error)
+        raise HTTPException(503, f"Reload failed ({type(error).__name__}); {serving}.") from error
+    service.model.model, service.model.error = fresh, None
+    return model_info(fresh)
+
+
+def create_app(settings: Settings | None = None, served: Served | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = build_app(
+        settings, router, admin, title="fraud-mlops", version="0.1.0",
+        summary="Card-fraud scoring with online features, delayed feedback and a prediction log.",
+        model=served, model_name=f"{settings.registered_model}@{settings.model_alias}"
+        if settings.model_path is None else settings.model_path.name,
+        load_model=lambda: load_served(settings),
+        load_hint="Train one with `fraud-mlops train`, then `fraud-mlops promote`.",
+    )  # fmt: skip
+    settings.prediction_log.parent.mkdir(parents=True, exist_ok=True)
+    service: Service = app.state.service
+    service.extras["settings"] = settings
+    service.extras["fraud"] = State(
+        OnlineFeatures(open_store(settings.redis_url, settings.state_path)),
+        settings.prediction_log, int(settings.max_lateness_s * 1e9), threading.Lock(),
+    )  # fmt: skip
+    return app
+
+
+__all__ = ["Settings", "Transaction", "create_app", "to_ns"]

@@ -1,0 +1,178 @@
+"""The API against a real model and real stores: online features equal the batch features (SQLite and a
+real redis-server), delayed feedback, the prediction log, 4xx answers that change no state, reloads."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import joblib
+import polars as pl
+import pytest
+from fastapi.testclient import TestClient
+
+from fraud_mlops.features import Windows, compute, feature_names
+from fraud_mlops.gate import GATE_XGBOOST
+from fraud_mlops.models import FraudModel, build, matrix
+from fraud_mlops.schema import AMOUNT, CUSTOMER, LABEL, TERMINAL, TIME, TX_ID
+from fraud_mlops.serve import Served, Settings, create_app
+
+KEY = "test-key"
+
+
+@pytest.fixture(scope="module")
+def fraud_model(small_log: pl.DataFrame) -> FraudModel:
+    names = feature_names("extended")
+    rows = compute(small_log).filter(pl.col("TX_TIME_DAYS").is_between(30, 44))
+    estimator = build("xgboost", {**GATE_XGBOOST, "n_estimators": 30}, 0, 1).fit(matrix(rows, names), rows[LABEL])
+    return FraudModel("xgboost", estimator, "extended", names, Windows(), 0.5, "test days 30-44")
+
+
+@pytest.fixture(scope="module")
+def replay_day(small_log: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """History (days < 50, labels known) and what to replay: day 50 of every fourth customer (~150
+    transactions; the batch side computes the same stream, so the comparison is exact)."""
+    day = small_log.filter((pl.col("TX_TIME_DAYS") == 50) & (pl.col(CUSTOMER) % 4 == 0))
+    return small_log.filter(pl.col("TX_TIME_DAYS") < 50), day
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server on a free port, no persistence, stopped afterwards."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed: run scripts/system-deps.sh (Debian package redis-server)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    folder = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    import redis
+
+    for _ in range(100):
+        try:
+            redis.Redis.from_url(url).ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def make_client(tmp_path: Path, model: FraudModel, redis: str | None = None, key: str | None = KEY) -> TestClient:
+    settings = Settings(
+        state_path=tmp_path / "online.sqlite", prediction_log=tmp_path / "predictions.jsonl", redis_url=redis,
+        api_key=key, access_log=False, model_path=tmp_path / "model.joblib",
+    )  # fmt: skip
+    joblib.dump(model, tmp_path / "model.joblib")
+    return TestClient(create_app(settings, Served(model, "test")), headers={"X-API-Key": KEY})
+
+
+def body(row: dict[str, object]) -> dict[str, object]:
+    return {"transaction_id": row[TX_ID], "tx_datetime": row[TIME].isoformat(),  # type: ignore[union-attr]
+            "customer_id": row[CUSTOMER], "terminal_id": row[TERMINAL], "amount": row[AMOUNT]}  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+def test_a_replayed_day_gets_the_batch_features(
+    backend: str, fraud_model: FraudModel, small_log: pl.DataFrame, replay_day: tuple[pl.DataFrame, pl.DataFrame],
+    tmp_path: Path, request: pytest.FixtureRequest,
+) -> None:  # fmt: skip
+    history, day = replay_day
+    redis = request.getfixturevalue("redis_url") if backend == "redis" else None
+    if redis:
+        import redis as redis_lib
+
+        redis_lib.Redis.from_url(redis).flushdb()
+    client = make_client(tmp_path, fraud_model, redis)
+    with client:
+        store = client.app.state.service.extras["fraud"].online.store  # type: ignore[attr-defined]
+        store.bulk_load(history)  # warm start: the history with its (long known) labels
+        batch = compute(pl.concat([history, day])).filter(pl.col("TX_TIME_DAYS") == 50)
+        expected = {row[TX_ID]: row for row in batch.iter_rows(named=True)}
+        for row in day.sort([TIME, TX_ID]).iter_rows(named=True):
+            answer = client.post("/predict", json=body(row))
+            assert answer.status_code == 200, answer.text
+            got = answer.json()["features"]
+            for name in fraud_model.features:
+                assert got[name] == pytest.approx(expected[row[TX_ID]][name], abs=1e-9, rel=1e-9), (row[TX_ID], name)
+            want = fraud_model.score(batch.filter(pl.col(TX_ID) == row[TX_ID]))[0]
+            assert answer.json()["fraud_probability"] == pytest.approx(want, abs=1e-6)
+    log = [json.loads(line) for line in (tmp_path / "predictions.jsonl").read_text().splitlines()]
+    assert [entry["transaction_id"] for entry in log] == day.sort([TIME, TX_ID])[TX_ID].to_list()
+
+
+def test_feedback_counts_only_after_the_delay(fraud_model: FraudModel, small_log: pl.DataFrame, tmp_path: Path) -> None:
+    first = small_log.filter(pl.col(TERMINAL) == small_log[TERMINAL][0]).sort(TIME).row(0, named=True)
+    with make_client(tmp_path, fraud_model) as client:
+        assert client.post("/predict", json=body(first)).status_code == 200
+        answer = client.post("/feedback", json={"transaction_id": first[TX_ID], "label": 1})
+        assert answer.status_code == 200
+        assert answer.json()["used_from"].startswith(str((first[TIME] + timedelta(days=7)).date()))
+
+        def risk(after: timedelta, tx_id: int) -> float:
+            row = {**first, TX_ID: tx_id, TIME: first[TIME] + after, CUSTOMER: 10_000 + tx_id}
+            return float(client.post("/predict", json=body(row)).json()["features"]["TERMINAL_ID_RISK_1DAY_WINDOW"])
+
+        assert risk(timedelta(days=6, hours=23), 900_001) == 0.0  # the label is not usable yet
+        assert risk(timedelta(days=7, hours=1), 900_002) == 1.0  # now it is: 1 fraud of 1 transaction
+
+
+def test_bad_requests_get_a_clear_4xx_and_change_nothing(
+    fraud_model: FraudModel, small_log: pl.DataFrame, tmp_path: Path
+) -> None:
+    rows = small_log.sort(TIME).head(3).iter_rows(named=True)
+    first, second, _ = list(rows)
+    with make_client(tmp_path, fraud_model) as client:
+        store = client.app.state.service.extras["fraud"].online.store  # type: ignore[attr-defined]
+        assert client.post("/predict", json=body(second)).status_code == 200
+        before = store.latest_ns(), (tmp_path / "predictions.jsonl").read_text()
+        cases = [
+            ({**body(first), "amount": -1}, 422, "amount"),
+            ({**body(first), "amount": "12"}, 422, "amount"),
+            ({k: v for k, v in body(first).items() if k != "terminal_id"}, 422, "terminal_id"),
+            ({**body(first), "extra": 1}, 422, "extra"),
+            (body(second), 409, "already scored"),
+            ({**body(first), "tx_datetime": (first[TIME] - timedelta(hours=1)).isoformat()}, 409, "time order"),
+        ]
+        for payload, status, words in cases:
+            answer = client.post("/predict", json=payload)
+            assert answer.status_code == status, (payload, answer.text)
+            assert words in answer.text
+        unknown = client.post("/feedback", json={"transaction_id": 123_456_789, "label": 1})
+        assert unknown.status_code == 422 and "Unknown transaction" in unknown.text
+        assert client.post("/feedback", json={"transaction_id": second[TX_ID], "label": 2}).status_code == 422
+        assert (store.latest_ns(), (tmp_path / "predictions.jsonl").read_text()) == before
+        assert not store.has(first[TX_ID])
+
+
+def test_model_info_and_reload_behind_the_key(fraud_model: FraudModel, tmp_path: Path) -> None:
+    with make_client(tmp_path, fraud_model) as client:
+        info = client.get("/model").json()
+        assert info["feature_set"] == "extended" and info["version"] == "test"
+        assert client.post("/admin/reload", headers={"X-API-Key": "wrong"}).status_code == 401
+        reloaded = client.post("/admin/reload")
+        assert reloaded.status_code == 200 and reloaded.json()["version"] == "file:model.joblib"
+        assert client.get("/model").json()["version"] == "file:model.joblib"
+    with make_client(tmp_path / "open", fraud_model, key=None) as client:
+        assert client.post("/admin/reload").status_code == 403
+
+
+def test_a_failed_reload_keeps_the_current_model(fraud_model: FraudModel, tmp_path: Path) -> None:
+    with make_client(tmp_path, fraud_model) as client:
+        (tmp_path / "model.joblib").write_bytes(b"not a model")
+        answer = client.post("/admin/reload")
+        assert answer.status_code == 503 and "still serving test" in answer.text
+        assert client.get("/model").json()["version"] == "test"
+        assert client.get("/ready").status_code == 200
