@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 from typer.testing import CliRunner
 
 from mlshared.console import UserError
 from sentiment_bert import checkpoint
 from sentiment_bert import config as config_module
 from sentiment_bert.cli import PROJECT, app
-from sentiment_bert.config import VALIDATION_RUN_KEYS, VARIANTS
+from sentiment_bert.config import (
+    FIRST_RECORDED_KEYS,
+    LEGACY_DEFAULTS,
+    VALIDATION_RUN_KEYS,
+    VARIANTS,
+    Config,
+    TrainConfig,
+    recorded_hyperparameters,
+)
 
 runner = CliRunner()
 
@@ -22,10 +33,12 @@ def _said(output: str) -> str:
     return " ".join(output.split())
 
 
-def _params(tmp_path: Path, **overrides: dict[str, object]) -> Path:
+def _params(tmp_path: Path, drop: tuple[str, str] | None = None, **overrides: dict[str, object]) -> Path:
     raw = yaml.safe_load(config_module.DEFAULT_PARAMS.read_text(encoding="utf-8"))
     for section, values in overrides.items():
         raw[section] |= values
+    if drop:
+        del raw[drop[0]][drop[1]]
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     return path
@@ -58,6 +71,68 @@ def test_an_invalid_value_names_the_key(tmp_path: Path) -> None:
         config_module.load(_params(tmp_path, model={"max_length": 4096}))
     with pytest.raises(UserError, match=r"bench\.variants"):
         config_module.load(_params(tmp_path, bench={"variants": ["tensorrt"]}))
+
+
+def _fields(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, FieldInfo]]:
+    for name, info in model.model_fields.items():
+        yield f"{prefix}{name}", info
+        nested = info.annotation
+        if isinstance(nested, type) and issubclass(nested, BaseModel) and nested.__module__ == Config.__module__:
+            yield from _fields(nested, f"{prefix}{name}.")
+
+
+def test_params_yaml_is_the_one_source_of_every_value() -> None:
+    """No field of this project's config has a code default to contradict params.yaml, and the file sets each."""
+    defaulted = [name for name, info in _fields(Config) if not info.is_required()]
+    assert not defaulted, f"defaults in code: {defaulted}; set them in params.yaml instead"
+    raw = yaml.safe_load(config_module.DEFAULT_PARAMS.read_text(encoding="utf-8"))
+    for name, _ in _fields(Config):
+        section, _, key = name.partition(".")
+        assert key in raw[section] if key else section in raw, f"params.yaml does not set {name}"
+
+
+def test_a_key_missing_from_params_is_named(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"train\.epochs: Field required"):
+        config_module.load(_params(tmp_path, drop=("train", "epochs")))
+
+
+def test_old_runs_are_read_with_frozen_defaults_not_todays_params() -> None:
+    """A recipe key added since the first recorded runs says what those runs did; params.yaml plays no part."""
+    added = set(TrainConfig.model_fields) - FIRST_RECORDED_KEYS
+    assert added <= set(LEGACY_DEFAULTS), f"say in LEGACY_DEFAULTS what runs before {added - set(LEGACY_DEFAULTS)} did"
+    first_run = dict.fromkeys(FIRST_RECORDED_KEYS, 0)
+    assert recorded_hyperparameters(first_run) == first_run | {
+        "average_from": None, "average_every": 50, "cpu_bf16": False, "keep": "best", "run_seed": None,
+        "pooling": "cls",
+    }  # fmt: skip
+    assert recorded_hyperparameters({"keep": "last"})["keep"] == "last"  # what a run recorded wins
+
+
+def test_set_overrides_after_the_profile_and_is_validated_like_the_file(tmp_path: Path) -> None:
+    quick = config_module.load(profile="quick", overrides=["train.learning_rate=2e-4", "data.train_limit=null"])
+    assert quick.train.learning_rate == 2e-4 and quick.data.train_limit is None
+    assert quick.train.max_steps == 60  # the rest of the profile stands
+    with pytest.raises(UserError, match=r"train\.learnig_rate: unknown key \(did you mean train\.learning_rate\?\)"):
+        config_module.load(overrides=["train.learnig_rate=1e-4"])
+    with pytest.raises(UserError, match=r"model\.max_length: Input should be less than or equal to 512"):
+        config_module.load(overrides=["model.max_length=4096"])
+
+
+def test_every_verb_that_reads_params_takes_set() -> None:
+    from typer.main import get_command
+
+    commands = get_command(app).commands  # type: ignore[attr-defined]
+    takes_params = {name for name, c in commands.items() if any(p.name == "params" for p in c.params)}
+    assert {"train", "evaluate", "export", "bench"} <= takes_params
+    for name in takes_params - {"run"}:  # `run` passes its --params to the verbs (mlshared.projects)
+        assert any("--set" in p.opts for p in commands[name].params), f"{name} has --params but no --set"
+
+
+def test_an_unknown_set_key_fails_the_verb_before_any_work() -> None:
+    result = runner.invoke(app, ["train", "--profile", "quick", "--set", "train.epoch=1"])
+    assert result.exit_code == 2 and "did you mean train.epochs?" in _said(result.output)
+    result = runner.invoke(app, ["export", "--set", "export"])
+    assert result.exit_code == 2 and "KEY.PATH=VALUE" in _said(result.output)
 
 
 def test_unknown_profile_lists_the_known_ones() -> None:
@@ -100,7 +175,7 @@ def test_project_spec_and_verbs() -> None:
     assert [step[0] for step in PROJECT.pipeline] == ["train", "evaluate", "export", "bench"]
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for verb in ("train", "evaluate", "export", "int8-choice", "soups", "bench", "predict", "app", "screenshot", "run"):
+    for verb in ("train", "evaluate", "export", "bench", "predict", "app", "screenshot", "run"):
         assert verb in result.output
         assert runner.invoke(app, [verb, "--help"]).exit_code == 0
 
@@ -136,3 +211,35 @@ def test_run_seed_reseeds_data_order_and_dropout(tmp_path: Path) -> None:
     assert (default.seed, default.data_seed) == (42, 42)
     reseeded = training_arguments(config_module.load(_params(tmp_path, train={"run_seed": 7})), tmp_path / "b")
     assert (reseeded.seed, reseeded.data_seed) == (7, 7)
+
+
+def _train_a_stub_model(folder: Path) -> None:
+    """Just what `newest_trained` looks for (a config.json), not a model."""
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text("{}", encoding="utf-8")
+
+
+def test_app_and_predict_use_the_newest_trained_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import os
+
+    from sentiment_bert.layout import Layout, newest_trained
+
+    monkeypatch.setenv("PORTFOLIO_OUTPUT_ROOT", str(tmp_path))
+    profiles = ["full", *config_module.profiles()]
+    assert {"quick", "select"} <= set(profiles)
+
+    def layout(profile: str) -> Layout:
+        return Layout(config_module.outputs_for(profile))
+
+    with pytest.raises(UserError, match="No fine-tuned model yet") as error:
+        newest_trained(profiles, layout)
+    assert "`sentiment-bert run`" in (error.value.hint or "") and "make run" in (error.value.hint or "")
+    for name in ("app", "predict"):  # the verbs say the same
+        result = runner.invoke(app, [name, "--text", "good"] if name == "predict" else [name])
+        assert result.exit_code == 2 and "sentiment-bert run" in _said(result.output), result.output
+    _train_a_stub_model(layout("full").model_dir)
+    _train_a_stub_model(layout("quick").model_dir)  # after `make run`
+    os.utime(layout("full").model_dir / "config.json", (1, 1))
+    assert newest_trained(profiles, layout)[0] == "quick"
+    os.utime(layout("quick").model_dir / "config.json", (0, 0))
+    assert newest_trained(profiles, layout)[0] == "full"

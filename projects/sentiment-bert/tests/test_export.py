@@ -83,21 +83,3 @@ def test_missing_onnx_graph_says_to_export(trained: TrainResult, tmp_path: Path)
     with pytest.raises(UserError, match="No ONNX model") as error:
         load_variant("onnx-fp32", trained.model_dir, tmp_path)
     assert error.value.hint is not None and "sentiment-bert export" in error.value.hint
-
-
-def test_int8_choice_scores_every_candidate_on_validation(
-    trained: TrainResult, tiny_config: Config, tiny_layout: Layout
-) -> None:
-    from sentiment_bert.int8_choice import ONNX_CANDIDATES, REPORT, choose_int8
-
-    report = choose_int8(tiny_config, tiny_layout)
-    assert report["validation_sentences"] == tiny_config.data.validation_size
-    candidates = report["candidates"]
-    assert len(candidates) == len(ONNX_CANDIDATES) + 2
-    for c in candidates:
-        assert 0.0 <= c["accuracy"] <= 1.0
-        reference = report["fp32_accuracy"][c["runtime"]]
-        assert c["drop_points"] == pytest.approx(100 * (reference - c["accuracy"]), abs=0.01)
-    for runtime, best in report["best"].items():
-        assert best["drop_points"] == min(c["drop_points"] for c in candidates if c["runtime"] == runtime)
-    assert json.loads((tiny_layout.outputs.reports / REPORT).read_text(encoding="utf-8")) == report

@@ -11,27 +11,32 @@ import pandas as pd
 import pytest
 import yaml
 
-from mlshared.console import UserError
 from mlshared.params import deep_merge
 from mlshared.paths import OutputDirs
 from mlshared.reports import MetricsReport, read_report
+from mlshared.tracking import flatten
+from sentiment_bert import config as config_module
 from sentiment_bert.config import Config
 from sentiment_bert.data import LABEL, TEXT
 from sentiment_bert.demo import about
 from sentiment_bert.evaluate import confident_mistakes, evaluate, selection_run
 from sentiment_bert.inference import TorchClassifier, softmax_positive
-from sentiment_bert.int8_choice import choose_int8
 from sentiment_bert.layout import TRAINING_FILE, Layout
-from sentiment_bert.train import TailAverage, TrainResult, train
+from sentiment_bert.train import TrainResult, train
 
 pytestmark = pytest.mark.slow
 
 
 def _train_variant(tiny_config: Config, overrides: dict[str, Any], tmp_path: Path) -> TrainResult:
-    """A short run of the tiny recipe with some keys changed, through the same `train` as the README run."""
-    return train(
-        Config.model_validate(deep_merge(tiny_config.model_dump(), overrides)), "test", OutputDirs(tmp_path, "test")
-    )
+    """A short run of the tiny recipe with some keys changed by `--set`, through the same `train` as the README
+    run; the run records what --set changed."""
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(tiny_config.model_dump()), encoding="utf-8")
+    changed = flatten(overrides)
+    config = config_module.load(params, "full", [f"{key}={json.dumps(value)}" for key, value in changed.items()])
+    result = train(config, "test", OutputDirs(tmp_path, "test"))
+    assert result.summary["overrides"] == changed
+    return result
 
 
 def test_tiny_fine_tune_learns_well_above_chance(classifier: TorchClassifier, sst2_test: pd.DataFrame) -> None:
@@ -43,7 +48,7 @@ def test_tiny_fine_tune_learns_well_above_chance(classifier: TorchClassifier, ss
 
 def test_training_keeps_the_best_checkpoint_and_reports_it(trained: TrainResult, tiny_config: Config) -> None:
     facts = trained.summary
-    assert facts["kept"] == "best checkpoint" and facts["weight_averaging"] is None
+    assert facts["kept"] == "best checkpoint" and facts["overrides"] == {}
     curve = facts["validation_curve"]
     assert curve, "validation was evaluated during training"
     steps = [c["step"] for c in curve]
@@ -128,13 +133,11 @@ def test_refit_trains_on_every_row_and_keeps_the_last_weights(
     facts = result.summary
     assert facts["refit"] and facts["validation"] is None and facts["validation_curve"] == []
     assert facts["global_steps"] == config.train.max_steps and facts["stopped_by"] == "completed"
-    assert facts["kept"] == "last weights" and facts["weight_averaging"] is None
+    assert facts["kept"] == "last weights"
     assert facts["best_checkpoint_step"] is None and facts["train_rows"] == 320 and facts["validation_rows"] == 0
     assert facts["baseline"]["validation_accuracy"] is None
     assert "every row of the training file" in (result.model_dir / "README.md").read_text(encoding="utf-8")
     assert "refit on every training row" in about(result.model_dir)
-    with pytest.raises(UserError, match="no held-out sentences"):  # int8 is chosen on a model that held some out
-        choose_int8(config, Layout(outputs))
 
     report = evaluate(config, "test", outputs, selection_summary=tiny_layout.train_summary)
     assert report.metrics["validation"]["fine-tuned"] is None
@@ -146,39 +149,6 @@ def test_refit_trains_on_every_row_and_keeps_the_last_weights(
     other = dict(facts, hyperparameters=dict(facts["hyperparameters"], learning_rate=1.0))
     assert selection_run(other, tiny_layout.train_summary) is None
     assert selection_run(facts, tiny_layout.train_summary) is not None
-
-
-def test_tail_average_is_the_mean_of_the_snapshots_from_its_start_step() -> None:
-    import torch
-
-    tail = TailAverage(start_fraction=0.5, every=2)
-    tail.begin(max_steps=10)
-    model = torch.nn.Linear(2, 1)
-    for step in range(1, 11):
-        with torch.no_grad():
-            model.weight.fill_(float(step))
-        tail.maybe_snapshot(model, step, last=step == 10)
-    assert tail.start_step == 5 and tail.snapshots == 4  # steps 5, 7, 9 and the last one, 10
-    target = torch.nn.Linear(2, 1)
-    assert tail.copy_into(target)
-    assert torch.allclose(target.weight, torch.full_like(target.weight, (5 + 7 + 9 + 10) / 4))
-    untouched = target.weight.detach().clone()
-    assert not TailAverage(0.5, 2).copy_into(target)  # never reached its start: the model keeps its weights
-    assert torch.equal(target.weight, untouched)
-
-
-def test_refit_with_tail_averaging_keeps_the_average(tiny_config: Config, tmp_path: Path) -> None:
-    overrides = {
-        "data": {"refit": True, "train_limit": 160},
-        "train": {"max_steps": 20, "average_from": 0.5, "average_every": 5},
-        "tracking": {"registered_model": "sentiment-bert-averaged"},
-    }
-    result = _train_variant(tiny_config, overrides, tmp_path)
-    facts = result.summary
-    assert facts["kept"] == "averaged weights" and facts["global_steps"] == 20
-    assert facts["weight_averaging"] == {"from_step": 10, "every_steps": 5, "snapshots": 3}  # steps 10, 15, 20
-    card = (result.model_dir / "README.md").read_text(encoding="utf-8")
-    assert "the average of 3 snapshots of the weights taken every 5 steps from step 10" in card
 
 
 def test_a_select_run_can_keep_its_last_weights(tiny_config: Config, tmp_path: Path) -> None:
@@ -214,21 +184,15 @@ def test_selection_run_matches_recipes_not_run_length_guards(tmp_path: Path) -> 
     assert selection_run(refit, path) is None
 
 
-@pytest.mark.parametrize("pooling", ["cls", "mean"])
-def test_gradient_accumulation_keeps_the_loss_a_per_sentence_mean(
-    pooling: str, tiny_config: Config, tmp_path: Path
-) -> None:
+def test_gradient_accumulation_keeps_the_loss_a_per_sentence_mean(tiny_config: Config, tmp_path: Path) -> None:
     """A fresh two-class head starts at a loss of ln 2 = 0.69; accumulated un-normalised, it would log 1.39."""
     overrides = {
         "data": {"refit": True, "train_limit": 160},
-        "model": {"pooling": pooling},
         "train": {"max_steps": 2, "batch_size": 8, "gradient_accumulation_steps": 2, "eval_steps": 2},
-        "tracking": {"registered_model": f"sentiment-bert-accumulated-{pooling}"},
+        "tracking": {"registered_model": "sentiment-bert-accumulated"},
     }
     result = _train_variant(tiny_config, overrides, tmp_path)
     first = result.summary["train_loss_curve"][0]
     assert first["step"] == 1 and 0.5 < first["loss"] < 0.9
-    assert result.summary["hyperparameters"]["pooling"] == pooling
-    assert TorchClassifier.load(result.model_dir).model.config.model_type == (
-        "bert" if pooling == "cls" else "bert-mean-pooled"
-    )
+    assert "pooling" not in result.summary["hyperparameters"]  # the product's head: what LEGACY_DEFAULTS says
+    assert TorchClassifier.load(result.model_dir).model.config.model_type == "bert"

@@ -1,4 +1,8 @@
-"""`sentiment-bert` command line: train, evaluate, export, int8-choice, soups, bench, predict, app, screenshot, run."""
+"""`sentiment-bert` command line: train, evaluate, export, bench, predict, app, screenshot, run.
+
+The finished experiments (int8 choice, weight soups, mean pooling, tail averaging) have their own scripts in
+the project's experiments/ folder.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,13 @@ from typing import Annotated, Any
 
 import typer
 
-from mlshared.cli_options import ParamsOpt, ProfileOpt, ScreenshotOpt
+from mlshared.cli_options import OverridesOpt, ParamsOpt, ProfileOpt, ScreenshotOpt
 from mlshared.console import UserError, console, friendly_errors
+from mlshared.params import FULL
 from mlshared.projects import ProjectSpec
 from sentiment_bert import config as config_module
 from sentiment_bert.config import VARIANTS, Variant
-from sentiment_bert.layout import Layout
+from sentiment_bert.layout import Layout, newest_trained
 
 app = typer.Typer(
     help="SST-2 sentiment: fine-tune a BERT-family encoder (offline all-MiniLM-L6-v2 by default), compare it with "
@@ -26,6 +31,16 @@ ModelOpt = Annotated[
         "--model", help="Fine-tuned model directory; default: the profile's models/classifier.", file_okay=False
     ),
 ]
+ServedProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        "-p",
+        help="Whose model to use: full (models/), quick or select (artifacts/<profile>/); default: the newest "
+        "trained one, e.g. artifacts/quick/ after `make run`.",
+        show_default=False,
+    ),
+]
 VariantOpt = Annotated[
     str,
     typer.Option("--variant", help=f"Runtime: {', '.join(VARIANTS)} (ONNX variants need `sentiment-bert export`)."),
@@ -34,6 +49,20 @@ VariantOpt = Annotated[
 
 def _layout(profile: str) -> Layout:
     return Layout(config_module.outputs_for(profile))
+
+
+def _served(model: Path | None, profile: str | None) -> tuple[Path, Layout]:
+    """The model directory to serve and its profile's layout (for the ONNX graphs): `--model`, else the
+    `--profile`'s, else the newest trained one, saying which."""
+    if profile is not None:
+        layout = _layout(profile)
+        return model or layout.model_dir, layout
+    if model is not None:
+        return model, _layout("full")
+    profile, layout = newest_trained([FULL, *config_module.profiles()], _layout)
+    if profile != FULL:
+        console.print(f"[dim]Using the {profile} profile's model, the newest trained ({layout.model_dir}).[/]")
+    return layout.model_dir, layout
 
 
 def _variant(name: str) -> Variant:
@@ -48,80 +77,56 @@ def _variant(name: str) -> Variant:
 def train(
     profile: ProfileOpt = "full",
     params: ParamsOpt = config_module.DEFAULT_PARAMS,
+    overrides: OverridesOpt = None,
     checkpoint: Annotated[
         str | None,
         typer.Option(
             help="Override model.checkpoint: `default` (bundled all-MiniLM-L6-v2), a local directory or a hub id "
-            "such as distilbert-base-uncased (needs HF_HUB_OFFLINE=0 and network)."
+            "such as distilbert-base-uncased (needs HF_HUB_OFFLINE=0 and network). Same as --set model.checkpoint=..."
         ),
     ] = None,
 ) -> None:
     """Fit the TF-IDF baseline and fine-tune the encoder with early stopping; save, log and register the model."""
     from sentiment_bert.train import train as run_training
 
-    config = config_module.load(params, profile)
-    if checkpoint:
-        config = config.model_copy(update={"model": config.model.model_copy(update={"checkpoint": checkpoint})})
+    extra = [f"model.checkpoint={checkpoint}"] if checkpoint else []
+    config = config_module.load(params, profile, [*(overrides or []), *extra])
     run_training(config, profile, config_module.outputs_for(profile))
 
 
 @app.command()
 @friendly_errors
-def evaluate(profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS) -> None:
+def evaluate(
+    profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS, overrides: OverridesOpt = None
+) -> None:
     """Score the test set (GLUE SST-2 dev): metrics, figures, confident mistakes, behavioural tests."""
     from sentiment_bert.evaluate import evaluate as run_evaluation
 
     selection = _layout("select").train_summary  # read only when the evaluated model is a refit
-    config, outputs = config_module.load(params, profile), config_module.outputs_for(profile)
+    config, outputs = config_module.load(params, profile, overrides), config_module.outputs_for(profile)
     run_evaluation(config, profile, outputs, selection_summary=selection)
 
 
 @app.command()
 @friendly_errors
-def export(profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS) -> None:
+def export(
+    profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS, overrides: OverridesOpt = None
+) -> None:
     """Export the fine-tuned model to ONNX, check parity with PyTorch, and write a dynamic-int8 copy."""
     from sentiment_bert.export import export as run_export
 
-    run_export(config_module.load(params, profile), _layout(profile))
-
-
-@app.command("int8-choice")
-@friendly_errors
-def int8_choice(profile: ProfileOpt = "select", params: ParamsOpt = config_module.DEFAULT_PARAMS) -> None:
-    """Score the int8 configurations on the held-out validation sentences of a non-refit model (the select run's)."""
-    from sentiment_bert.int8_choice import choose_int8
-
-    choose_int8(config_module.load(params, profile), _layout(profile))
+    run_export(config_module.load(params, profile, overrides), _layout(profile))
 
 
 @app.command()
 @friendly_errors
-def soups(
-    models: Annotated[
-        list[Path],
-        typer.Argument(
-            help="Two or more model directories of select runs fine-tuned from the same starting weights "
-            "(params differing in train.run_seed, for instance).",
-            file_okay=False,
-        ),
-    ],
-    profile: ProfileOpt = "select",
-    params: ParamsOpt = config_module.DEFAULT_PARAMS,
+def bench(
+    profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS, overrides: OverridesOpt = None
 ) -> None:
-    """Score each model, and the weight soup and the ensemble of every two or more, on their held-out validation
-    sentences (reports/soups.json)."""
-    from sentiment_bert.soups import score_soups
-
-    score_soups(config_module.load(params, profile), models, _layout(profile))
-
-
-@app.command()
-@friendly_errors
-def bench(profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS) -> None:
     """Sentences/s at batch 1 and 32 and test accuracy of every runtime variant, in one run (reports/bench.json)."""
     from sentiment_bert.bench import bench as run_bench
 
-    run_bench(config_module.load(params, profile), _layout(profile), profile)
+    run_bench(config_module.load(params, profile, overrides), _layout(profile), profile)
 
 
 @app.command()
@@ -139,7 +144,7 @@ def predict(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="CSV to write; default: print a table.")] = None,
     model: ModelOpt = None,
     variant: VariantOpt = "pytorch-fp32",
-    profile: ProfileOpt = "full",
+    profile: ServedProfileOpt = None,
 ) -> None:
     """Classify sentences from a file or --text: label and P(positive), as a table or a CSV."""
     from sentiment_bert.data import read_sentences
@@ -150,8 +155,8 @@ def predict(
     sentences = list(text or [])
     if source is not None:
         sentences += read_sentences(source, source.name)
-    layout = _layout(profile)
-    classifier = load_variant(_variant(variant), model or layout.model_dir, layout.onnx_dir)
+    model_dir, layout = _served(model, profile)
+    classifier = load_variant(_variant(variant), model_dir, layout.onnx_dir)
     frame = predict_frame(classifier, sentences)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -175,14 +180,14 @@ def run_app(
     host: Annotated[str, typer.Option(help="Interface to bind; 0.0.0.0 to expose it.")] = "127.0.0.1",
     model: ModelOpt = None,
     variant: VariantOpt = "pytorch-fp32",
-    profile: ProfileOpt = "full",
+    profile: ServedProfileOpt = None,
 ) -> None:
-    """Start the Gradio demo: label, probability and word attributions; a file of sentences in, a CSV out."""
+    """Start the Gradio demo: label, probability and word attributions; a file of sentences in, a CSV out.
+    Without --model or --profile it serves the newest trained model (after `make run`: the quick profile's)."""
+    model_dir, layout = _served(model, profile)  # before importing Gradio: a missing model is said at once
     from sentiment_bert.demo import build_demo
     from sentiment_bert.predict import load_variant
 
-    layout = _layout(profile)
-    model_dir = model or layout.model_dir
     classifier = load_variant(_variant(variant), model_dir, layout.onnx_dir)
     console.print(f"Starting the demo on http://{host}:{port} ({classifier.name})")
     build_demo(classifier, model_dir).launch(server_name=host, server_port=port, show_error=True, quiet=True)

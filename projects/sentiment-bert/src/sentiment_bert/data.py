@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -22,9 +21,6 @@ from sklearn.model_selection import train_test_split
 from mlshared.console import UserError
 from mlshared.datasets import DataSettings, resolve_file
 from mlshared.validation import DataFileError, read_table, validate_frame
-
-if TYPE_CHECKING:
-    from sentiment_bert.config import Config
 
 DATASET: Final = "sst2"
 TRAIN_FILE: Final = "train.tsv"
@@ -244,27 +240,3 @@ def _table_sentences(text: str, sep: str, name: str) -> list[str]:
         name,
         hint=UPLOAD_HINT,
     )
-
-
-def held_out_validation(
-    config: Config, held_out: Mapping[Path, Mapping[str, Any]], command: str, settings: DataSettings | None = None
-) -> pd.DataFrame:
-    """The validation sentences that select runs' models held out, checked against what each run recorded
-    (`held_out`: each model directory's training facts): what an analysis of those models (`int8-choice`,
-    `soups`) may score without touching the test set."""
-    for model_dir, facts in held_out.items():
-        if facts.get("refit") or not facts.get("validation_rows") or config.data.refit:
-            raise UserError(
-                f"The model in {model_dir} has no held-out sentences: a refit trains on every row.",
-                hint=f"Run it on the select run's model: `sentiment-bert {command} --profile select`.",
-            )
-    frame = load_train(settings)
-    validation = frame.iloc[validation_sentences(frame, config.data.validation_size, config.seed)]
-    for model_dir, facts in held_out.items():
-        if len(validation) != facts["validation_rows"]:
-            raise UserError(
-                f"params.yaml gives {len(validation)} validation sentences, {model_dir} held out "
-                f"{facts['validation_rows']}.",
-                hint="Use the params file the model was trained with (--params).",
-            )
-    return validation

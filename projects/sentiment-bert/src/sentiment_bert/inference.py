@@ -106,7 +106,7 @@ def require_model_dir(model_dir: Path, profile: str = "full") -> Path:
 
 def quantize_linear_int8(model: Any, per_channel: bool = True) -> Any:
     """Dynamic int8 of every Linear layer; `per_channel`: a weight scale per output channel (chosen on
-    validation by `sentiment-bert int8-choice`), otherwise one per tensor."""
+    validation by `experiments/int8_choice.py`), otherwise one per tensor."""
     import torch
 
     with warnings.catch_warnings():

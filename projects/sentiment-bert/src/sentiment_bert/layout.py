@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,3 +72,18 @@ class Layout:
     @property
     def predictions(self) -> Path:
         return self.outputs.work / "test_predictions.csv"
+
+
+def newest_trained(profiles: Sequence[str], layout_of: Callable[[str], Layout]) -> tuple[str, Layout]:
+    """The profile whose fine-tuned model was saved last, with its layout: what `app` and `predict` use when no
+    profile is named, so that `make run` (the quick profile, artifacts/quick/) is enough to try the demo."""
+    trained = [(p, layout_of(p)) for p in profiles if (layout_of(p).model_dir / "config.json").is_file()]
+    if not trained:
+        looked = ", ".join(f"{layout_of(p).model_dir} ({p})" for p in profiles)
+        raise UserError(
+            f"No fine-tuned model yet (looked in {looked}).",
+            hint="Train one: `sentiment-bert run` (the quick profile, about a minute on an idle machine; `make run` "
+            "does the same) or `sentiment-bert run --profile full` (the README model, about 55 min); or pass --model "
+            "DIR.",
+        )
+    return max(trained, key=lambda pair: (pair[1].model_dir / "config.json").stat().st_mtime)

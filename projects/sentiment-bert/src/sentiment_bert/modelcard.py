@@ -26,7 +26,6 @@ class CardFacts:
     hyperparameters: Mapping[str, Any]
     validation_metrics: Mapping[str, float]
     weights: str = ""  # which weights are the model, in words (see train.kept_weights)
-    pooling: str = "cls"  # model.pooling (config.Pooling): "mean" is this package's registered architecture
     test_metrics: Mapping[str, float] = field(default_factory=dict)
     behaviour_pass_rates: Mapping[str, float] = field(default_factory=dict)
 
@@ -109,7 +108,7 @@ Fine-tuned with the transformers `Trainer` on CPU in {facts.train_seconds / 60:.
 
 {hp}
 
-{_loading(facts.pooling)}## Limitations
+## Limitations
 
 - SST-2 is single-domain (movie-review snippets, lower-cased and tokenised); expect lower accuracy on
   tweets, product reviews or long documents, and no notion of neutral or mixed sentiment.
@@ -117,19 +116,6 @@ Fine-tuned with the transformers `Trainer` on CPU in {facts.train_seconds / 60:.
 - The base model was trained as a sentence-embedding model; its SST-2 accuracy is below the
   task-specific distilled encoders of the literature.
 - English only; sarcasm and domain-specific vocabulary are not handled reliably.
-"""
-
-
-def _loading(pooling: str) -> str:
-    if pooling != "mean":
-        return ""
-    return """## Loading
-
-The classifier reads the mean of the token vectors, the pooling the base model was trained with,
-instead of BERT's pooler. That head is the `bert-mean-pooled` architecture of this project's
-`sentiment_bert.modeling`: `import sentiment_bert.modeling` registers it, and then
-`AutoModelForSequenceClassification.from_pretrained` loads this folder.
-
 """
 
 

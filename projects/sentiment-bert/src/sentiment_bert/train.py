@@ -3,10 +3,11 @@
 Seeded; dynamic padding (`DataCollatorWithPadding`) with length-grouped batches; gradient accumulation
 and max length from params; mixed precision only on a GPU; a wall-clock guard so a run on a shared CPU
 never overruns its budget. Two modes, chosen by `data.refit`: with a validation split (choosing the
-recipe) it evaluates every `eval_steps`, stops early and keeps the best checkpoint; the refit trains on
-every row for the chosen epochs and keeps the last weights. Either mode can instead keep the average of
-the weights over the tail of the schedule (`train.average_from`). The model is saved with its tokenizer and a
-model card; MLflow runs land in the store `mlshared.tracking` configures.
+recipe) it evaluates every `eval_steps`, stops early and keeps what `train.keep` says; the refit trains
+on every row for the chosen epochs and keeps the last weights. The model is saved with its tokenizer and
+a model card; MLflow runs land in the store `mlshared.tracking` configures. An experiment changes a run
+through an `Extension` (another head, another choice of weights; see experiments/) instead of a copy of
+this module.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +28,10 @@ from sklearn.metrics import accuracy_score, f1_score
 from mlshared import tracking
 from mlshared.console import console
 from mlshared.datasets import DataSettings, fingerprint
+from mlshared.params import overrides_of
 from mlshared.paths import OutputDirs
 from sentiment_bert import baseline, checkpoint, cpu, modelcard
-from sentiment_bert.config import Config, recorded_hyperparameters
+from sentiment_bert.config import Config
 from sentiment_bert.data import DATASET, LABEL, LABELS, TEXT, TRAIN_FILE, Splits, load_train, training_splits
 from sentiment_bert.inference import accuracy_of
 from sentiment_bert.layout import TRAINING_FILE, Layout
@@ -69,39 +72,20 @@ def compute_metrics(eval_pred: Any) -> dict[str, float]:
     return {"accuracy": float(accuracy_score(labels, predicted)), "f1": float(f1_score(labels, predicted))}
 
 
-class TailAverage:
-    """Uniform average of the weights over the tail of the schedule (SWA-style, without its learning-rate
-    change): the last weights of one run swing with the last few hundred batches, their average does not."""
+@dataclass(frozen=True)
+class Extension:
+    """What an experiment (experiments/ beside this package) changes in a run, so that the run still goes through
+    this module: the model it trains, extra Trainer callbacks, a last say on the weights it keeps, and the keys
+    it records beside the recipe in `hyperparameters` (which `evaluate`'s recipe match reads)."""
 
-    def __init__(self, start_fraction: float, every: int) -> None:
-        self.start_fraction = start_fraction
-        self.every = every
-        self.start_step: int | None = None
-        self.averaged: Any = None  # torch.optim.swa_utils.AveragedModel, built at the first snapshot
-        self.snapshots = 0
-
-    def begin(self, max_steps: int) -> None:
-        self.start_step = max(1, round(self.start_fraction * max_steps))
-
-    def maybe_snapshot(self, model: Any, step: int, last: bool) -> None:
-        """Every `every` steps from the start step on, and on the last step."""
-        if self.start_step is None or step < self.start_step:
-            return
-        if (step - self.start_step) % self.every and not last:
-            return
-        from torch.optim.swa_utils import AveragedModel
-
-        if self.averaged is None:
-            self.averaged = AveragedModel(model)
-        self.averaged.update_parameters(model)
-        self.snapshots += 1
-
-    def copy_into(self, model: Any) -> bool:
-        """Load the average into `model`; False (model untouched) if no snapshot was taken."""
-        if self.averaged is None:
-            return False
-        model.load_state_dict(self.averaged.module.state_dict())
-        return True
+    recipe: Mapping[str, Any] = field(default_factory=dict)
+    # (checkpoint location, labels, local_files_only) -> a model with a fresh head; default modeling.new_classifier
+    new_model: Callable[[str, tuple[str, ...], bool], Any] | None = None
+    callbacks: Sequence[Any] = ()
+    # Called with the trained model before the kept weights are evaluated and saved; may replace those weights
+    # and returns facts to record: `kept` (which weights, short) and `kept_weights` (in words, for the model card).
+    finish: Callable[[Any], Mapping[str, Any]] | None = None
+    register: bool = True  # register the model in MLflow (off for a model this package cannot load on its own)
 
 
 def keeps_best_checkpoint(config: Config, evaluating: bool) -> bool:
@@ -109,7 +93,7 @@ def keeps_best_checkpoint(config: Config, evaluating: bool) -> bool:
     return evaluating and config.train.keep == "best"
 
 
-def _callbacks(config: Config, evaluating: bool, tail: TailAverage | None = None) -> tuple[Any, list[Any]]:
+def _callbacks(config: Config, evaluating: bool) -> tuple[Any, list[Any]]:
     """The wall-clock budget callback (which records where it stopped) and every callback the Trainer gets."""
     from transformers import EarlyStoppingCallback, TrainerCallback
 
@@ -150,26 +134,9 @@ def _callbacks(config: Config, evaluating: bool, tail: TailAverage | None = None
             if numeric and mlflow.active_run() is not None:
                 mlflow.log_metrics(numeric, step=state.global_step)
 
-    class TailAveraging(TrainerCallback):
-        """Feeds `average` the weights after each optimizer step (the last step too, when the schedule or the
-        time budget ends the run)."""
-
-        def __init__(self, average: TailAverage) -> None:
-            self.average = average
-
-        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            self.average.begin(state.max_steps)
-
-        def on_step_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
-            if model is not None:
-                last = state.global_step >= state.max_steps or control.should_training_stop
-                self.average.maybe_snapshot(model, state.global_step, last)
-
     budget = BudgetAndFinalEval(config.train.max_train_minutes)
     early_stopping = [EarlyStoppingCallback(config.train.early_stopping_patience)] if evaluating else []
-    averaging = [TailAveraging(tail)] if tail is not None else []
-    # Averaging after the budget and early stopping: it sees whether this step is the last one.
-    return budget, [budget, MlflowMetrics(), *early_stopping, *averaging]
+    return budget, [budget, MlflowMetrics(), *early_stopping]
 
 
 def training_arguments(config: Config, output_dir: Path, evaluating: bool = True) -> Any:
@@ -217,8 +184,14 @@ def training_arguments(config: Config, output_dir: Path, evaluating: bool = True
     )
 
 
-def fine_tune(config: Config, splits: Splits, layout: Layout, ckpt: checkpoint.Checkpoint) -> dict[str, Any]:
-    """Train, keep the best checkpoint, save it with its tokenizer; returns the training facts."""
+def fine_tune(
+    config: Config,
+    splits: Splits,
+    layout: Layout,
+    ckpt: checkpoint.Checkpoint,
+    extension: Extension | None = None,
+) -> dict[str, Any]:
+    """Train, keep the weights `train.keep` (or the refit) says, save them with the tokenizer; returns the facts."""
     import torch
     from transformers import (
         AutoTokenizer,
@@ -242,13 +215,12 @@ def fine_tune(config: Config, splits: Splits, layout: Layout, ckpt: checkpoint.C
     set_seed(config.seed)  # before the head is initialised
     tokenizer = AutoTokenizer.from_pretrained(ckpt.location, local_files_only=ckpt.local_files_only)
     tokenizer.model_max_length = config.model.max_length  # saved with it: inference truncates the same way
-    model = modeling.new_classifier(ckpt.location, config.model.pooling, LABELS, ckpt.local_files_only)
+    ext = extension or Extension()
+    model = (ext.new_model or modeling.new_classifier)(ckpt.location, LABELS, ckpt.local_files_only)
     evaluating = len(splits.validation) > 0
     train_ds = tokenize(tokenizer, splits.train, config.model.max_length)
     val_ds = tokenize(tokenizer, splits.validation, config.model.max_length) if evaluating else None
-    t = config.train
-    tail = TailAverage(t.average_from, t.average_every) if t.average_from is not None else None
-    budget, callbacks = _callbacks(config, evaluating, tail)
+    budget, callbacks = _callbacks(config, evaluating)
     trainer = Trainer(
         model=model,
         args=training_arguments(config, layout.checkpoints, evaluating),
@@ -257,24 +229,20 @@ def fine_tune(config: Config, splits: Splits, layout: Layout, ckpt: checkpoint.C
         eval_dataset=val_ds,
         processing_class=tokenizer,
         compute_metrics=compute_metrics if evaluating else None,
-        callbacks=callbacks,
+        callbacks=[*callbacks, *ext.callbacks],  # an extension's after the budget: it sees the last step
     )
-    # Both heads return the batch-mean loss and ignore `num_items_in_batch`. Trainer trusts any forward with
-    # **kwargs to normalise by it and then skips dividing by the accumulation steps, which would inflate the loss
-    # gradient_accumulation_steps-fold (transformers#47688); this restores the division.
+    # BERT's head (and the experiments' heads) return the batch-mean loss and ignore `num_items_in_batch`. Trainer
+    # trusts any forward with **kwargs to normalise by it and then skips dividing by the accumulation steps, which
+    # would inflate the loss gradient_accumulation_steps-fold (transformers#47688); this restores the division.
     trainer.model_accepts_loss_kwargs = False
     load_before = os.getloadavg()
     start = time.perf_counter()
     output = trainer.train()
     train_seconds = time.perf_counter() - start
     history = list(trainer.state.log_history)  # before the re-evaluation below, which is not a point of the curve
-    averaged = tail is not None and tail.copy_into(trainer.model)  # replaces the best checkpoint or last weights
-    if tail is not None and not averaged:
-        console.print("[yellow]The run ended before weight averaging started[/]: keeping the usual weights.")
-    kept = (
-        "averaged weights"
-        if averaged
-        else ("best checkpoint" if keeps_best_checkpoint(config, evaluating) else "last weights")
+    finished = dict(ext.finish(trainer.model)) if ext.finish else {}  # may replace the weights kept so far
+    kept = finished.pop("kept", None) or (
+        "best checkpoint" if keeps_best_checkpoint(config, evaluating) else "last weights"
     )
     best = trainer.evaluate() if evaluating else None  # of the kept weights
     layout.model_dir.mkdir(parents=True, exist_ok=True)
@@ -294,9 +262,6 @@ def fine_tune(config: Config, splits: Splits, layout: Layout, ckpt: checkpoint.C
         "refit": not evaluating,
         "kept": kept,
         "best_checkpoint_step": _step_of(trainer.state.best_model_checkpoint) if kept == "best checkpoint" else None,
-        "weight_averaging": (
-            {"from_step": tail.start_step, "every_steps": tail.every, "snapshots": tail.snapshots} if tail else None
-        ),
         "validation": {"accuracy": float(best["eval_accuracy"]), "f1": float(best["eval_f1"])} if best else None,
         "validation_curve": [
             {"step": int(h["step"]), "accuracy": float(h["eval_accuracy"]), "loss": float(h["eval_loss"])}
@@ -313,7 +278,7 @@ def fine_tune(config: Config, splits: Splits, layout: Layout, ckpt: checkpoint.C
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "cpu_count": os.cpu_count(),
-    }
+    } | finished
 
 
 def _step_of(path: str | None) -> int | None:
@@ -323,7 +288,15 @@ def _step_of(path: str | None) -> int | None:
     return int(tail) if tail.isdigit() else None
 
 
-def train(config: Config, profile: str, outputs: OutputDirs, settings: DataSettings | None = None) -> TrainResult:
+def train(
+    config: Config,
+    profile: str,
+    outputs: OutputDirs,
+    settings: DataSettings | None = None,
+    extension: Extension | None = None,
+) -> TrainResult:
+    """The baseline and the fine-tune of one profile; `extension`: what an experiment changes (experiments/)."""
+    ext = extension or Extension()
     outputs.ensure()
     layout = Layout(outputs)
     ckpt = checkpoint.resolve(config.model.checkpoint)  # before anything slow: an unreachable model fails fast
@@ -334,12 +307,12 @@ def train(config: Config, profile: str, outputs: OutputDirs, settings: DataSetti
         f"SST-2: {len(splits.train):,} sentences for training, {held_out}; seed {config.seed}, "
         f"max length {config.model.max_length}, profile {profile}"
     )
-    with tracking.tracked_run(
-        config.tracking.experiment,
-        run_name=f"train-{profile}",
-        params=config.model_dump(),
-        tags={"profile": profile, "data_fingerprint": fingerprint(DATASET, [TRAIN_FILE])},
-    ) as run:
+    params = config.model_dump() | ({"experiment": dict(ext.recipe)} if ext.recipe else {})
+    tags = {"profile": profile, "data_fingerprint": fingerprint(DATASET, [TRAIN_FILE])}
+    overrides = overrides_of(config)
+    if overrides:  # the values are in the params; the tag says which came from --set
+        tags["overrides"] = " ".join(f"{key}={value}" for key, value in overrides.items())
+    with tracking.tracked_run(config.tracking.experiment, run_name=f"train-{profile}", params=params, tags=tags) as run:
         start = time.perf_counter()
         with console.status("Fitting the TF-IDF + logistic-regression baseline"):
             tfidf = baseline.fit(splits.train, config.baseline, config.seed)
@@ -349,17 +322,17 @@ def train(config: Config, profile: str, outputs: OutputDirs, settings: DataSetti
         scored = f"validation accuracy {baseline_val_acc:.4f}" if baseline_val_acc is not None else "fitted"
         console.print(f"  baseline: {scored} ({baseline_seconds:.0f} s)")
 
-        facts = fine_tune(config, splits, layout, ckpt)
+        facts = fine_tune(config, splits, layout, ckpt, ext)
         facts["baseline"] = {"validation_accuracy": baseline_val_acc, "train_seconds": round(baseline_seconds, 1)}
         facts["profile"] = profile
         facts["data_fingerprint"] = fingerprint(DATASET, [TRAIN_FILE])
         facts["mlflow_run_id"] = str(run.info.run_id)
         facts["experiment"] = config.tracking.experiment
         facts["max_length"] = config.model.max_length
-        facts["hyperparameters"] = config.train.model_dump() | {
-            "max_length": config.model.max_length,
-            "pooling": config.model.pooling,
-        }
+        facts["hyperparameters"] = (
+            config.train.model_dump() | {"max_length": config.model.max_length} | dict(ext.recipe)
+        )
+        facts["overrides"] = overrides  # what --set changed from the params file (already in the values above)
         tracking.log_metrics(
             {
                 "validation": facts["validation"] or {},
@@ -370,7 +343,7 @@ def train(config: Config, profile: str, outputs: OutputDirs, settings: DataSetti
         write_card(layout.model_dir, facts)
         (layout.model_dir / TRAINING_FILE).write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
         layout.train_summary.write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
-        registered = _log_model(config, layout, splits)
+        registered = _log_model(config, layout, splits) if ext.register else None
         if registered:
             console.print(f"Registered {registered.alias_uri} (version {registered.version})")
     scored = f"validation accuracy {facts['validation']['accuracy']:.4f}" if facts["validation"] else "refit"
@@ -400,20 +373,15 @@ def write_card(model_dir: Path, facts: dict[str, Any], **extra: Any) -> Path:
             hyperparameters=facts["hyperparameters"],
             validation_metrics=facts["validation"] or {},
             weights=kept_weights(facts),
-            pooling=recorded_hyperparameters(facts["hyperparameters"])["pooling"],
             **extra,
         ),
     )
 
 
 def kept_weights(facts: dict[str, Any]) -> str:
-    """Which weights a run kept, in words, for the model card."""
-    averaging = facts.get("weight_averaging")
-    if facts.get("kept") == "averaged weights" and averaging:
-        return (
-            f"the average of {averaging['snapshots']} snapshots of the weights taken every "
-            f"{averaging['every_steps']} steps from step {averaging['from_step']:,} to the last"
-        )
+    """Which weights a run kept, in words, for the model card (an experiment's `kept_weights` says it itself)."""
+    if facts.get("kept_weights"):
+        return str(facts["kept_weights"])
     if facts.get("refit"):
         return "the last weights after the chosen epochs"
     if facts.get("kept") == "last weights":

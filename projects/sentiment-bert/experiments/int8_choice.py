@@ -1,11 +1,16 @@
-"""Choose the int8 configuration on validation sentences, never on the test set.
+"""Experiment (docs/experiments.md, block 4): choose the int8 configuration on validation sentences, never on
+the test set.
 
 Dynamic int8 has a few knobs that move accuracy by more than a point on this model: which ONNX operators
 are quantised (the MatMuls only, or the fused Attention ops too) and whether weights get one scale per
-tensor or one per output channel. `sentiment-bert int8-choice --profile select` scores each candidate on
-the held-out split of a model that never trained on it (the select run's), against that model's fp32
-accuracy, and writes the table to the profile's reports (`int8_choice.json`). The winner goes into
-`export.int8_*` in params.yaml by hand, with the numbers beside it.
+tensor or one per output channel. The choice is made (per-channel MatMul weights, fused Attention in fp32,
+in `export.int8_*` of params.yaml, which `sentiment-bert export` reads); this re-makes it:
+
+    python experiments/int8_choice.py [--profile select] [--set ...]
+
+scores each candidate on the held-out split of a model that never trained on it (the select run's),
+against that model's fp32 accuracy, and writes the table to the profile's reports (`int8_choice.json`).
+A new winner goes into `export.int8_*` in params.yaml by hand, with the numbers beside it.
 """
 
 from __future__ import annotations
@@ -17,11 +22,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import typer
+from heldout import held_out_validation
 
-from mlshared.console import console, make_progress
+from mlshared.cli_options import OverridesOpt, ParamsOpt, ProfileOpt
+from mlshared.console import console, friendly_errors, make_progress
 from mlshared.datasets import DataSettings
+from sentiment_bert import config as config_module
 from sentiment_bert.config import Config, Int8Operator
-from sentiment_bert.data import LABEL, TEXT, held_out_validation
+from sentiment_bert.data import LABEL, TEXT
 from sentiment_bert.export import export_onnx, quantize_int8
 from sentiment_bert.inference import (
     EncoderClassifier,
@@ -48,7 +57,7 @@ def _accuracy(classifier: EncoderClassifier, texts: list[str], labels: np.ndarra
 
 def choose_int8(config: Config, layout: Layout, settings: DataSettings | None = None) -> dict[str, Any]:
     model_dir = require_model_dir(layout.model_dir, layout.outputs.profile)
-    validation = held_out_validation(config, {model_dir: load_training_facts(model_dir)}, "int8-choice", settings)
+    validation = held_out_validation(config, {model_dir: load_training_facts(model_dir)}, "int8_choice.py", settings)
     texts, labels = validation[TEXT].tolist(), validation[LABEL].to_numpy()
     candidates: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp, make_progress() as progress:
@@ -116,3 +125,21 @@ def _print(report: dict[str, Any]) -> None:
         f"fp32 on the same {report['validation_sentences']:,} sentences: ONNX {fp32['onnx']:.3f}, "
         f"PyTorch {fp32['pytorch']:.3f}. Green: the smallest drop per runtime (set export.int8_* to match)."
     )
+
+
+app = typer.Typer(help=__doc__.split("\n\n")[0] if __doc__ else None, add_completion=False)
+
+
+@app.command()
+@friendly_errors
+def main(
+    profile: ProfileOpt = "select",
+    params: ParamsOpt = config_module.DEFAULT_PARAMS,
+    overrides: OverridesOpt = None,
+) -> None:
+    """Score the int8 configurations on the held-out validation sentences of a non-refit model (the select run's)."""
+    choose_int8(config_module.load(params, profile, overrides), Layout(config_module.outputs_for(profile)))
+
+
+if __name__ == "__main__":
+    app()
