@@ -14,6 +14,7 @@ from rag_qa.answer import Answer, ExtractiveAnswerer
 from rag_qa.config import Config
 from rag_qa.documents import LoadedCorpus, load_file, load_folder, split
 from rag_qa.embeddings import embeddings
+from rag_qa.llm import LLMAnswerer, LLMSettings, chat_model
 from rag_qa.retrieval import HybridRetriever
 from rag_qa.store import Cleanup, Index, default_index_dir
 
@@ -40,6 +41,8 @@ class RagSystem:
             config.store.url,
         )
         self._retriever: HybridRetriever | None = None
+        settings = LLMSettings.from_env()
+        self.llm = LLMAnswerer(chat_model(settings)) if settings else None
 
     @classmethod
     def for_profile(cls, config: Config, outputs: OutputDirs, index_dir: Path | None = None) -> RagSystem:
@@ -87,6 +90,8 @@ class RagSystem:
                 "The question is empty.", hint='Type a question, e.g. `rag-qa ask "Which projects use MLflow?"`.'
             )
         self.require_documents()
+        if self.llm is not None:
+            return self.llm.answer_from_hits(question, self.retriever.search(question, k, sources).hits)
         answerer = ExtractiveAnswerer(
             self.retriever, self.config.answer.max_sentences, self.config.answer.min_confidence
         )

@@ -66,7 +66,7 @@ class BM25Index:
         if not self.size:
             return []
         tokens = self._tokenize([query])
-        if not tokens.vocab or not any(tokens.ids[0]):
+        if not tokens.ids[0]:  # only stopwords or punctuation
             return []
         k = min(k, self.size)
         docs, scores = self.model.retrieve(tokens, k=k, show_progress=False, weight_mask=mask, n_threads=1)

@@ -1,0 +1,73 @@
+"""Hybrid retrieval behaviour on a small real index: fusion, the source filter, reranking, empty cases."""
+
+from __future__ import annotations
+
+from rag_qa.config import RetrievalConfig
+from rag_qa.pipeline import RagSystem
+from rag_qa.retrieval import BM25Index, HybridRetriever, sentences
+
+
+def test_each_question_finds_its_document(system: RagSystem) -> None:
+    cases = {
+        "When was Tesla born?": "tesla.md",
+        "How long is the Rhine river?": "rhine.md",
+        "Who discovered oxygen?": "notes/oxygen.txt",
+    }
+    for question, source in cases.items():
+        hits = system.retriever.search(question, k=3).hits
+        assert hits[0].chunk.source == source, question
+
+
+def test_fused_score_rewards_agreement(system: RagSystem) -> None:
+    hits = system.retriever.search("Which cities lie on the Rhine?", k=3).hits
+    top = hits[0]
+    assert top.bm25_rank == 1 and top.dense_rank == 1
+    c = system.config.retrieval.rrf_k
+    assert top.score == 2 / (c + 1)
+    assert all(h.score <= top.score for h in hits)
+
+
+def test_source_filter_limits_both_retrievers(system: RagSystem) -> None:
+    hits = system.retriever.search("When was Tesla born?", k=3, sources=["rhine.md", "notes/oxygen.txt"]).hits
+    assert hits and {h.chunk.source for h in hits} <= {"rhine.md", "notes/oxygen.txt"}
+    assert system.retriever.search("Tesla", k=3, sources=["missing.md"]).hits == []
+
+
+def test_rerank_adds_a_sentence_level_vote(system: RagSystem) -> None:
+    config = system.config.retrieval.model_copy(update={"rerank": True})
+    retriever = HybridRetriever(system.index, config)
+    hits = retriever.search("Who discovered oxygen?", k=3).hits
+    assert hits[0].chunk.source == "notes/oxygen.txt"
+    assert hits[0].score > 2 / (config.rrf_k + 1)  # three votes, not two
+
+
+def test_bm25_without_matching_terms_returns_nothing() -> None:
+    bm25 = BM25Index(["the river flows north", "oxygen is an element"], "english")
+    assert bm25.search("zebra quantum", k=2) == []
+    assert bm25.search("rivers", k=2)[0][0] == 0  # the stemmer maps rivers -> river
+    assert BM25Index([], None).search("anything", k=3) == []
+
+
+def test_sentences_split_prose_and_markdown() -> None:
+    text = "# Title\n\nFirst sentence here. Second one follows! A third? Yes.\n\nNew paragraph"
+    assert sentences(text) == [
+        "# Title",
+        "First sentence here.",
+        "Second one follows!",
+        "A third?",
+        "Yes.",
+        "New paragraph",
+    ]
+
+
+def test_an_empty_index_has_no_hits(system: RagSystem, tmp_path: object) -> None:
+    empty = RagSystem(
+        system.config.model_copy(update={"store": system.config.store.model_copy(update={"collection": "empty"})}),
+        system.index.directory.parent / "empty",
+    )
+    try:
+        assert empty.retriever.empty
+        assert empty.retriever.search("anything").hits == []
+    finally:
+        empty.close()
+    assert isinstance(RetrievalConfig().k, int)
