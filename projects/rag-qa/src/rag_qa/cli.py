@@ -122,6 +122,27 @@ def ask(
     console.print(table)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    index: IndexOpt = None,
+    profile: ProfileOpt = "full",
+) -> None:
+    """Start the API (/ask, /ingest, /health, /ready, /metrics, /docs) with uvicorn."""
+    import os
+
+    import uvicorn
+
+    from mlshared.service import uvicorn_log_config
+
+    os.environ.setdefault("RAG_PROFILE", profile)
+    if index:
+        os.environ["RAG_INDEX_DIR"] = str(index.resolve())
+    console.print(f"API on http://{host}:{port} (docs at /docs)")
+    uvicorn.run("rag_qa.service:create_app", factory=True, host=host, port=port, log_config=uvicorn_log_config())
+
+
 PROJECT = ProjectSpec(
     name="rag-qa",
     title="RAG question answering with citations and abstention (LangChain, Qdrant, bm25s, Streamlit)",
