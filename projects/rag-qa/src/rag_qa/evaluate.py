@@ -199,7 +199,7 @@ def _evaluate(
         profile=profile,
         primary=PrimaryMetric(
             name="recall_at_5",
-            value=retrieval[primary]["recall@5"],
+            value=retrieval[primary]["recall_at_5"],
             higher_is_better=True,
             published_baseline=0.927,
             baseline_source=SCOPING + "; target 0.95",
@@ -215,7 +215,8 @@ def _evaluate(
     _track(config, profile, metrics, [curve_path, outputs.figures / "abstention.png"])
     r = retrieval[primary]
     console.print(
-        f"[green]recall@5 {r['recall@5']:.4f}[/] (recall@1 {r['recall@1']:.4f}, recall@20 {r['recall@20']:.4f}, "
+        f"[green]recall@5 {r['recall_at_5']:.4f}[/] (recall@1 {r['recall_at_1']:.4f}, "
+        f"recall@20 {r['recall_at_20']:.4f}, "
         f"MRR {r['mrr']:.4f}); latency p95 {latency['p95']:.1f} ms. Wrote {outputs.metrics}"
     )
     return report
@@ -237,7 +238,7 @@ def _retrieval_metrics(ranks: Rankings, ks: list[int]) -> dict[str, dict[str, fl
     out: dict[str, dict[str, float]] = {}
     for name in ("bm25", "dense", "fused", "reranked"):
         r = getattr(ranks, name)
-        out[name] = {**{f"recall@{k}": recall_at(r, k) for k in ks}, "mrr": mrr(r)}
+        out[name] = {**{f"recall_at_{k}": recall_at(r, k) for k in ks}, "mrr": mrr(r)}
     return out
 
 
@@ -281,7 +282,7 @@ def _table(
     latency: dict[str, float],
 ) -> ResultsTable:
     rows = [
-        [name, *(fmt(retrieval[key][m]) for m in ("recall@1", "recall@5", "recall@20", "mrr"))]
+        [name, *(fmt(retrieval[key][m]) for m in ("recall_at_1", "recall_at_5", "recall_at_20", "mrr"))]
         for name, key in (
             ("BM25 (bm25s, stemmed)", "bm25"),
             ("Dense (MiniLM, Qdrant)", "dense"),
