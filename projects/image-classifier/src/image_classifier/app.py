@@ -114,4 +114,5 @@ def main() -> None:
     classify(trained, named, top_k)
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -164,7 +164,7 @@ def table(report: dict[str, Any]) -> ResultsTable:
             f"{r['batch32_images_per_s']:.1f}",
             f"{r['speedup_batch1']:.2f}x / {r['speedup_batch32']:.2f}x",
             f"{r['accuracy']:.4f}",
-            f"{-r['accuracy_drop_points']:+.2f}",
+            f"{0.0 - r['accuracy_drop_points']:+.2f}",
         ]
         for r in report["results"]
     ]

@@ -256,8 +256,8 @@ def screenshot(output: ScreenshotOpt = config_module.PROJECT_ROOT / "docs" / "ap
     def classify_examples(page: Any) -> None:
         page.get_by_text("Try the examples").wait_for(timeout=120_000)
         page.get_by_role("button", name="Classify the examples").click()
-        page.get_by_text("Grad-CAM").first.wait_for(timeout=180_000)
-        page.wait_for_timeout(2000)
+        page.get_by_text("Grad-CAM for").nth(1).wait_for(timeout=180_000)  # both examples' overlays
+        page.wait_for_timeout(3000)
 
     screenshot_app(
         lambda port: streamlit_command(app_module.__file__, port), output, classify_examples,
