@@ -75,6 +75,7 @@ def make_client(tmp_path: Path, model: FraudModel, redis: str | None = None, key
         state_path=tmp_path / "online.sqlite", prediction_log=tmp_path / "predictions.jsonl", redis_url=redis,
         api_key=key, access_log=False, model_path=tmp_path / "model.joblib",
     )  # fmt: skip
+    tmp_path.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, tmp_path / "model.joblib")
     return TestClient(create_app(settings, Served(model, "test")), headers={"X-API-Key": KEY})
 

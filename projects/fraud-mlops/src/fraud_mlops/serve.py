@@ -193,8 +193,9 @@ def feedback(item: Feedback, service: ServiceDep, served: Model) -> FeedbackAnsw
     state = _state(service)
     with state.online.lock:
         if not state.online.store.label(item.transaction_id, item.label):
+            # 422, not 404: the route exists; the body names a transaction this service never scored.
             raise HTTPException(
-                404, f"Unknown transaction {item.transaction_id}: only scored transactions take labels."
+                422, f"Unknown transaction {item.transaction_id}: only scored transactions take labels."
             )
         time_ns = state.online.store.transaction_ns(item.transaction_id)
     used_from = datetime(1970, 1, 1) + timedelta(microseconds=time_ns // 1000, days=served.model.windows.delay)
