@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mlshared.cli_options import ParamsOpt, ProfileOpt
+from mlshared.cli_options import ParamsOpt, ProfileOpt, ScreenshotOpt
 from mlshared.console import console, friendly_errors
 from mlshared.paths import OutputDirs
 from mlshared.projects import ProjectSpec
@@ -141,6 +141,57 @@ def serve(
         os.environ["RAG_INDEX_DIR"] = str(index.resolve())
     console.print(f"API on http://{host}:{port} (docs at /docs)")
     uvicorn.run("rag_qa.service:create_app", factory=True, host=host, port=port, log_config=uvicorn_log_config())
+
+
+@app.command("app")
+def run_app(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
+    index: IndexOpt = None,
+    profile: ProfileOpt = "full",
+) -> None:
+    """Start the Streamlit app: ask, see highlighted sources and scores, upload documents."""
+    import os
+    import subprocess
+
+    from mlshared.servers import streamlit_command
+    from rag_qa import app as app_module
+
+    env = {**os.environ, app_module.PROFILE_ENV: profile}
+    if index:
+        env["RAG_INDEX_DIR"] = str(index.resolve())
+    console.print(f"Starting the app on http://localhost:{port}")
+    raise typer.Exit(subprocess.call(streamlit_command(app_module.__file__, port), env=env))
+
+
+@app.command()
+@friendly_errors
+def screenshot(
+    output: ScreenshotOpt = config_module.PROJECT_ROOT / "docs" / "app.png",
+    index: IndexOpt = None,
+    profile: ProfileOpt = "quick",
+) -> None:
+    """Start the app on an ingested index, ask a question in headless Chromium and save a screenshot."""
+    from typing import Any
+
+    from mlshared.browser import screenshot_app
+    from mlshared.servers import streamlit_command
+    from rag_qa import app as app_module
+    from rag_qa.store import default_index_dir
+
+    index_dir = (index or default_index_dir(_outputs(profile).models)).resolve()
+
+    def ask_a_question(page: Any) -> None:
+        page.get_by_label("Question").fill("Which projects use MLflow?")
+        page.get_by_role("button", name="Ask").click()
+        page.get_by_text("Source passages").wait_for(timeout=180_000)
+        page.wait_for_timeout(1500)
+
+    screenshot_app(
+        lambda port: streamlit_command(app_module.__file__, port), output, ask_a_question,
+        ready_path="/_stcore/health", env={"RAG_INDEX_DIR": str(index_dir), app_module.PROFILE_ENV: profile},
+        height=1300, timeout_s=300,
+    )  # fmt: skip
+    console.print(f"[green]Wrote[/] {output}")
 
 
 PROJECT = ProjectSpec(
