@@ -9,6 +9,8 @@ missing=()
 for cmd in "${!needed[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${needed[$cmd]}")
 done
+# fonts-noto-color-emoji: the ✅/❌ status marks in browser screenshots (portfolio site, the apps)
+command -v fc-list >/dev/null 2>&1 && ! fc-list | grep -qi "Noto Color Emoji" && missing+=(fonts-noto-color-emoji)
 [ ${#missing[@]} -eq 0 ] && exit 0
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
