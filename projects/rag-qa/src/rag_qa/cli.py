@@ -181,6 +181,7 @@ def screenshot(
     index_dir = (index or default_index_dir(_outputs(profile).models)).resolve()
 
     def ask_a_question(page: Any) -> None:
+        page.get_by_label("Question").wait_for(timeout=240_000)  # first run loads the model
         page.get_by_label("Question").fill("Which projects use MLflow?")
         page.get_by_role("button", name="Ask").click()
         page.get_by_text("Source passages").wait_for(timeout=180_000)
