@@ -99,4 +99,5 @@ def main() -> None:
         st.error(str(error))
 
 
-main()
+if __name__ == "__main__":  # `streamlit run` and AppTest run the file as __main__; importing it runs nothing
+    main()
