@@ -191,6 +191,55 @@ def promote(
 
 @app.command()
 @friendly_errors
+def monitor(
+    transactions: Annotated[
+        Path | None, typer.Option(help="Transaction log; default: the handbook data.", dir_okay=False)
+    ] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="Model file for prediction drift; default: the registry's champion.")
+    ] = None,
+    profile: ProfileOpt = "full",
+    params: ParamsOpt = config_module.DEFAULT_PARAMS,
+) -> None:
+    """Evidently drift report of the `monitor.current` window against `monitor.reference` (features and the
+    model's scores): HTML + JSON summary; exits 1 saying "retrain" when the drift is over the threshold."""
+    import polars as pl
+
+    from fraud_mlops.data import load_handbook, read_transactions
+    from fraud_mlops.features import compute, feature_names
+    from fraud_mlops.metrics import SCORE
+    from fraud_mlops.monitor import drift_report, write_summary
+    from fraud_mlops.registry import load
+
+    config = config_module.load(params, profile)
+    m = config.monitor
+    fraud_model = _load_model(model) if model else load(config.tracking.registered_model, "champion")[0]
+    log = read_transactions(transactions) if transactions else load_handbook()
+    with console.status("Computing features and scores"):
+        featured = compute(log, fraud_model.feature_set, fraud_model.windows)
+        featured = featured.with_columns(pl.Series(SCORE, fraud_model.score(featured)))
+    outputs = _outputs(profile).ensure()
+    columns = [*feature_names(fraud_model.feature_set, fraud_model.windows), SCORE]
+    with console.status("Building the Evidently report"):
+        result = drift_report(
+            featured, columns, m.reference, m.current, m.drift_share, m.sample_rows, config.seed,
+            outputs.work / "drift_report.html",
+        )  # fmt: skip
+    write_summary(result, outputs.reports / "drift.json")
+    s = result.summary
+    console.print(
+        f"Drift {s['current'][0]}..{s['current'][1]} vs {s['reference'][0]}..{s['reference'][1]}: "
+        f"{s['drifted_share']:.0%} of columns drifted (threshold {s['drift_share_threshold']:.0%}), "
+        f"prediction drift: {s['prediction_drift']}; report {result.html}, summary {outputs.reports / 'drift.json'}"
+    )
+    if result.retrain:
+        console.print(f"[red]retrain[/]: drifted columns {', '.join(s['drifted_columns'])}")
+        raise typer.Exit(1)
+    console.print("[green]no retraining needed[/]")
+
+
+@app.command()
+@friendly_errors
 def gate(
     profile: ProfileOpt = "full",
     params: ParamsOpt = config_module.DEFAULT_PARAMS,

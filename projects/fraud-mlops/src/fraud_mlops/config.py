@@ -87,6 +87,13 @@ class FraudTracking(TrackingConfig):
     min_improvement: float = Field(0.0, ge=0)
 
 
+class MonitorConfig(StrictModel):
+    reference: tuple[date, date] = (date(2018, 7, 1), date(2018, 7, 31))
+    current: tuple[date, date] = (date(2018, 8, 1), date(2018, 8, 31))
+    drift_share: float = Field(0.5, gt=0, le=1)
+    sample_rows: int = Field(20_000, ge=100)
+
+
 class GateConfig(StrictModel):
     customers: int = Field(1000, ge=10)
     terminals: int = Field(2000, ge=10)
@@ -104,6 +111,7 @@ class Config(StrictModel):
     tuning: TuningConfig = TuningConfig()
     decision: DecisionConfig = DecisionConfig()
     tracking: FraudTracking = FraudTracking(experiment="fraud-mlops", registered_model="fraud-mlops")
+    monitor: MonitorConfig = MonitorConfig()
     gate: GateConfig = GateConfig()
 
 
