@@ -1,4 +1,5 @@
-"""Repository hygiene and the conventions every project shares."""
+"""Repository hygiene and the conventions every project shares: the contract the root README's
+"Adding a project" section states, check for check."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import hashlib
 import subprocess
 from pathlib import Path
 
+import yaml
 from typer.main import get_command
 
 from mlshared.projects import ProjectSpec
 
 REQUIRED_FILES = ("pyproject.toml", "README.md", "params.yaml", "dvc.yaml")
+SHARED_VERBS = {"train", "evaluate", "predict", "run"}
 
 
 def tracked_files(root: Path) -> list[Path]:
@@ -49,11 +52,27 @@ def test_every_project_is_a_complete_package(root: Path, projects: dict[str, Pro
 
 def test_every_project_exposes_the_shared_verbs(projects: dict[str, ProjectSpec]) -> None:
     for spec in projects.values():
-        verbs = set(get_command(spec.app).commands)  # type: ignore[attr-defined]
-        assert {"train", "evaluate", "predict"} <= verbs, spec.name
-        assert verbs & {"serve", "app"}, spec.name
+        commands = get_command(spec.app).commands  # type: ignore[attr-defined]
+        verbs = set(commands)
+        assert not SHARED_VERBS - verbs, f"{spec.name}: missing verbs {SHARED_VERBS - verbs}"
+        assert verbs & {"serve", "app"}, f"{spec.name}: no serve or app verb"
         for step in spec.pipeline:
             assert step[0] in verbs, f"{spec.name}: pipeline verb {step[0]} is not a command"
+            options = {option.name for option in commands[step[0]].params}
+            assert "profile" in options, f"{spec.name}: pipeline verb {step[0]} takes no --profile"
+
+
+def test_every_project_has_a_quick_profile(projects: dict[str, ProjectSpec]) -> None:
+    for spec in projects.values():
+        params = yaml.safe_load((spec.root / "params.yaml").read_text(encoding="utf-8"))
+        assert "quick" in (params.get("profiles") or {}), f"{spec.name}: params.yaml has no profiles.quick"
+
+
+def test_every_readme_has_an_annotated_file_tree(projects: dict[str, ProjectSpec]) -> None:
+    for spec in projects.values():
+        text = spec.readme.read_text(encoding="utf-8")
+        assert "├── " in text and "└── " in text, f"{spec.readme}: no annotated file tree (├── / └──)"
+        assert "src/" in text and "tests/" in text, f"{spec.readme}: the tree does not show src/ and tests/"
 
 
 def test_dvc_pipelines_parse_and_metrics_show(root: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import ParamSpec, TypeVar
@@ -19,6 +20,16 @@ from rich.progress import (
 )
 
 console = Console(stderr=True)
+
+# Libraries draw a tqdm bar for every load, however fast: MLflow's "Downloading artifacts" when it copies a local
+# model, transformers' "Loading weights" for a checkpoint on disk. TQDM_DELAY makes any tqdm bar appear only once
+# its work has lasted that long, so a millisecond load prints nothing while a slow download or a training loop
+# still shows its bar. tqdm reads TQDM_* once, when it is imported: this runs on import of this module, which every
+# project CLI and app imports before any library that draws bars (tests/test_console.py checks it). A value in the
+# environment wins; child processes (apps, servers) inherit it.
+PROGRESS_DELAY_ENV = "TQDM_DELAY"
+PROGRESS_DELAY_S = 2.0
+os.environ.setdefault(PROGRESS_DELAY_ENV, str(PROGRESS_DELAY_S))
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -18,6 +18,12 @@ from typing import Any
 from mlshared.paths import find_workspace_root
 
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
+# MLflow draws a "Downloading artifacts" bar whenever it copies a model, and redraws it on every file, so
+# console.TQDM_DELAY cannot hide it. From a local store the copy takes milliseconds and the bar is noise repeated
+# for every load; from a tracking server it is a real download and keeps MLflow's default. A value set in the
+# environment wins.
+ARTIFACT_BARS_ENV = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+REMOTE_SCHEMES = ("http://", "https://", "databricks")
 
 
 def local_store(root: Path | None = None) -> tuple[str, str]:
@@ -39,6 +45,8 @@ def configure_uri() -> str | None:
     elif uri.startswith("sqlite:///"):
         # A SQLite store keeps its artifacts beside the database, not in ./mlruns of the current directory.
         artifact_root = (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").as_uri()
+    if not uri.startswith(REMOTE_SCHEMES):
+        os.environ.setdefault(ARTIFACT_BARS_ENV, "false")
     mlflow.set_tracking_uri(uri)
     return artifact_root
 

@@ -1,12 +1,11 @@
 """Streamlit app: a price, its interval and what drives it for one house; batch CSV predictions.
 
 Run with `house-prices app` (or `streamlit run` on this file). The model comes from
-HOUSE_PRICES_MODEL or the project's models/model.joblib.
+HOUSE_PRICES_MODEL, else it is the newest model any profile trained (`predictor.find_model`).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,11 +16,11 @@ import streamlit as st
 from house_prices.config import PROJECT_ROOT
 from house_prices.data import HouseDataError, read_houses, validate
 from house_prices.predict import predict_houses
-from house_prices.predictor import HousePricePredictor
+from house_prices.predictor import MODEL_ENV as MODEL_ENV  # the variable `house-prices app` sets
+from house_prices.predictor import HousePricePredictor, find_model
 from house_prices.schema import CATEGORIES, FEATURES
 from mlshared.console import UserError
 
-MODEL_ENV = "HOUSE_PRICES_MODEL"
 NEIGHBORHOOD_NAMES = {
     "Blmngtn": "Bloomington Heights", "Blueste": "Bluestem", "BrDale": "Briardale", "BrkSide": "Brookside",
     "ClearCr": "Clear Creek", "CollgCr": "College Creek", "Crawfor": "Crawford", "Edwards": "Edwards",
@@ -36,7 +35,8 @@ GARAGE_COLUMNS = ("GarageType", "GarageFinish", "GarageQual", "GarageCond", "Gar
 
 
 def model_path() -> Path:
-    return Path(os.environ.get(MODEL_ENV) or PROJECT_ROOT / "models" / "model.joblib")
+    """HOUSE_PRICES_MODEL (`house-prices app` sets it), else the newest trained model of any profile."""
+    return find_model()
 
 
 @st.cache_resource(show_spinner="Loading the model...")

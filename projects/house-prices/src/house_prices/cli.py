@@ -12,8 +12,7 @@ import typer
 
 from house_prices import config as config_module
 from house_prices.data import DATASET, load_test, load_train
-from house_prices.predictor import HousePricePredictor
-from house_prices.train import MODEL_FILE
+from house_prices.predictor import HousePricePredictor, find_model, profile_of
 from mlshared.cli_options import OverridesOpt, ParamsOpt, ProfileOpt, ScreenshotOpt
 from mlshared.console import console, friendly_errors
 from mlshared.datasets import fingerprint
@@ -91,25 +90,34 @@ def predict(
     from house_prices.predict import predict_file
 
     outputs = _outputs(profile).ensure()
-    predictor = HousePricePredictor.load(model or outputs.models / MODEL_FILE)
+    predictor = HousePricePredictor.load(find_model(model, profile))
     target = output or outputs.work / "submission.csv"
     result = predict_file(predictor, source, target, with_interval=interval)
     console.print(f"[green]Wrote[/] {target} ({len(result)} houses, median price ${result['SalePrice'].median():,.0f})")
 
 
 @app.command("app")
+@friendly_errors
 def run_app(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
-    model: Annotated[Path | None, typer.Option(help="Model file; default: models/model.joblib.")] = None,
+    model: Annotated[Path | None, typer.Option(help="Model file; default: see below.")] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", "-p", help="Serve this profile's model; default: the newest model of any profile."),
+    ] = None,
 ) -> None:
-    """Start the Streamlit app (price, interval and drivers for one house; batch CSV predictions)."""
+    """Start the Streamlit app (price, interval and drivers for one house; batch CSV predictions).
+
+    It serves --model, else --profile's model, else HOUSE_PRICES_MODEL, else the newest model any profile
+    trained (after `make run`: the quick profile's)."""
     from house_prices import app as app_module
     from mlshared.servers import streamlit_command
 
-    env = dict(os.environ)
-    if model:
-        env[app_module.MODEL_ENV] = str(model.resolve())
+    path = find_model(model, profile)
+    trained = HousePricePredictor.load(path).metadata  # fail here, with the fix, rather than in the browser
+    console.print(f"Model: {path} ({profile_of(path)} profile, trained {trained.get('trained_at', '?')})")
     console.print(f"Starting the app on http://localhost:{port}")
+    env = {**os.environ, app_module.MODEL_ENV: str(path)}
     raise typer.Exit(subprocess.call(streamlit_command(app_module.__file__, port), env=env))
 
 
@@ -120,22 +128,25 @@ def screenshot(
     model: Annotated[Path | None, typer.Option(help="Model file; default: models/model.joblib.")] = None,
 ) -> None:
     """Start the app, estimate a better-than-typical house in headless Chromium and save a screenshot."""
+    from playwright.sync_api import expect
+
     from house_prices import app as app_module
-    from mlshared.browser import screenshot_app
+    from mlshared.browser import screenshot_app, streamlit_rerun, wait_for_streamlit_idle
     from mlshared.servers import streamlit_command
 
-    model_file = (model or _outputs("full").models / MODEL_FILE).resolve()
+    model_file = find_model(model, "full")
     HousePricePredictor.load(model_file)  # fail early with the "train first" message
 
     def estimate_a_better_house(page: Any) -> None:
-        page.get_by_text("Adjust the house").wait_for(timeout=60_000)
+        wait_for_streamlit_idle(page)
         quality = page.get_by_role("slider").first
         quality.focus()
         for _ in range(2):
             quality.press("ArrowRight")
-        page.get_by_role("button", name="Estimate price").click()
-        page.get_by_text("What drives this price").wait_for(timeout=60_000)
-        page.wait_for_timeout(2000)  # let the chart finish rendering
+        with streamlit_rerun(page):
+            page.get_by_role("button", name="Estimate price").click()
+        expect(page.get_by_text("Estimated price")).to_be_visible()
+        page.wait_for_timeout(2000)  # let the chart finish drawing
 
     screenshot_app(
         lambda port: streamlit_command(app_module.__file__, port), output, estimate_a_better_house,

@@ -15,9 +15,9 @@ from sklearn.model_selection import train_test_split
 
 from house_prices.config import Config
 from house_prices.data import DATASET, load_train
-from house_prices.predictor import HousePricePredictor
+from house_prices.predictor import MODEL_FILE, HousePricePredictor
 from house_prices.schema import FEATURES, ID, TARGET
-from house_prices.train import CV_FILE, MODEL_FILE, OOF_FILE, build_selected, split_outliers
+from house_prices.train import CV_FILE, OOF_FILE, build_selected, split_outliers
 from mlshared import plots, tracking
 from mlshared.console import UserError, console
 from mlshared.datasets import DataSettings, fingerprint

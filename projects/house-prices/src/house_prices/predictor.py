@@ -3,6 +3,7 @@ house, explanations, provenance), saved as one joblib file."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,11 +12,20 @@ import joblib
 import numpy as np
 import pandas as pd
 
+from house_prices.config import PROJECT_ROOT
 from house_prices.schema import FEATURES, INTEGER_COLUMNS, NUMERIC
 from mlshared.artifacts import load_model_file
 from mlshared.console import UserError
+from mlshared.paths import OutputDirs
 
 FORMAT_VERSION = 1
+MODEL_FILE = "model.joblib"
+MODEL_ENV = "HOUSE_PRICES_MODEL"
+# `make run` trains the quick profile, into artifacts/quick/; `house-prices train` alone trains the full one.
+TRAIN_HINT = (
+    "Train one: `house-prices train --profile quick` (or `make run`, every project's quick pipeline), "
+    "or `house-prices train` for the full profile (the README's model)."
+)
 # The columns that make a house "typical" when they sit near their median.
 TYPICAL_KEYS = ("OverallQual", "OverallCond", "GrLivArea", "TotalBsmtSF", "YearBuilt", "LotArea", "GarageCars",
                 "FullBath", "BedroomAbvGr", "TotRmsAbvGrd")  # fmt: skip
@@ -76,10 +86,52 @@ class HousePricePredictor:
 
     @staticmethod
     def load(path: Path) -> HousePricePredictor:
-        predictor = load_model_file(path, HousePricePredictor, "house-prices", "HOUSE_PRICES_MODEL")
+        predictor = load_model_file(path, HousePricePredictor, "house-prices", MODEL_ENV)
         if predictor.format_version != FORMAT_VERSION:
             raise UserError(f"{path} is not a house-prices model of format {FORMAT_VERSION}.", hint="Retrain it.")
         return predictor
+
+
+def output_root() -> Path:
+    """Where training writes: the project, or `$PORTFOLIO_OUTPUT_ROOT/house-prices`."""
+    return OutputDirs.for_project("house-prices", PROJECT_ROOT, "full").root
+
+
+def trained_models(root: Path | None = None) -> list[Path]:
+    """Every model `house-prices train` wrote, newest first: `models/` (full profile) and
+    `artifacts/<profile>/models/` (any other profile)."""
+    base = root or output_root()
+    found = [base / "models" / MODEL_FILE, *(base / "artifacts").glob(f"*/models/{MODEL_FILE}")]
+    return sorted((p for p in found if p.is_file()), key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def profile_of(path: Path) -> str:
+    """The profile that wrote a model file: `artifacts/<profile>/models/...`, else `full`."""
+    return path.parents[1].name if len(path.parents) > 2 and path.parents[2].name == "artifacts" else "full"
+
+
+def find_model(model: Path | None = None, profile: str | None = None) -> Path:
+    """The model to serve: `model`, else `profile`'s, else `HOUSE_PRICES_MODEL`, else the newest model any
+    profile trained, so the app works after `make run` (quick profile) as after a full run. With none, the
+    error names the command that trains one."""
+    if model is not None:
+        return model.resolve()
+    if profile is not None:
+        path = OutputDirs.for_project("house-prices", PROJECT_ROOT, profile).models / MODEL_FILE
+        if not path.is_file():
+            others = sorted({profile_of(p) for p in trained_models()})
+            also = f"; or use the {' or '.join(others)} profile's model (`--profile {others[0]}`)" if others else ""
+            flag = "" if profile == "full" else f" --profile {profile}"
+            raise UserError(
+                f"No {profile}-profile model at {path}.", hint=f"Train it with `house-prices train{flag}`{also}."
+            )
+        return path.resolve()
+    if os.environ.get(MODEL_ENV):
+        return Path(os.environ[MODEL_ENV]).resolve()
+    newest = trained_models()
+    if not newest:
+        raise UserError(f"No trained house-prices model under {output_root()}.", hint=TRAIN_HINT)
+    return newest[0].resolve()
 
 
 def typical_house(frame: pd.DataFrame) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import pandas as pd
 from house_prices.config import Config
 from house_prices.data import DATASET, Houses, is_de_cock_outlier, load_train
 from house_prices.models import blend_log_predictions, build_blend, build_models
-from house_prices.predictor import HousePricePredictor, typical_house
+from house_prices.predictor import MODEL_FILE, HousePricePredictor, typical_house
 from house_prices.schema import FEATURES, ID, TARGET
 from mlshared import tracking
 from mlshared.console import console
@@ -22,7 +22,6 @@ from mlshared.datasets import DataSettings, fingerprint
 from mlshared.metrics import CVResult, cross_val_oof, fold_scores, make_cv, rmse
 from mlshared.paths import OutputDirs
 
-MODEL_FILE = "model.joblib"
 OOF_FILE = "oof.parquet"
 CV_FILE = "cv.json"
 
