@@ -36,7 +36,8 @@ TEST_OVERRIDES = {
     "models": {"random_forest": {"n_estimators": 20}, "xgboost": {"fixed": {"n_estimators": 40}}},
     "tuning": {"n_trials": 2, "timeout_s": 60},
     "tracking": {"registered_model": "fraud-mlops-test", "alias": "challenger"},
-    "gate": {"customers": 300, "terminals": 600, "days": 60},
+    # A smaller gate than params' (whose recorded baseline is for its own size): pass means AP >= 0.3.
+    "gate": {"customers": 300, "terminals": 600, "days": 60, "min_average_precision": 0.3},
 }
 
 
@@ -151,7 +152,7 @@ def test_the_gate_fails_below_its_baseline(config: Config, tmp_path: Path) -> No
     from fraud_mlops.gate import run_gate
 
     passing = run_gate(config, tmp_path / "gate.json")
-    assert passing["passed"] and passing["average_precision"] > 0.3
+    assert passing["passed"] and passing["average_precision"] >= 0.3
     strict = config.model_copy(update={"gate": config.gate.model_copy(update={"min_average_precision": 0.999})})
     failing = run_gate(strict, tmp_path / "gate-strict.json")
     assert not failing["passed"]
