@@ -19,7 +19,8 @@ def test_each_question_finds_its_document(system: RagSystem) -> None:
 
 
 def test_fused_score_rewards_agreement(system: RagSystem) -> None:
-    hits = system.retriever.search("Which cities lie on the Rhine?", k=3).hits
+    plain = HybridRetriever(system.index, system.config.retrieval.model_copy(update={"rerank": False}))
+    hits = plain.search("Which cities lie on the Rhine?", k=3).hits
     top = hits[0]
     assert top.bm25_rank == 1 and top.dense_rank == 1
     c = system.config.retrieval.rrf_k
@@ -34,7 +35,7 @@ def test_source_filter_limits_both_retrievers(system: RagSystem) -> None:
 
 
 def test_rerank_adds_a_sentence_level_vote(system: RagSystem) -> None:
-    config = system.config.retrieval.model_copy(update={"rerank": True})
+    config = system.config.retrieval.model_copy(update={"rerank": True})  # the default in params.yaml
     retriever = HybridRetriever(system.index, config)
     hits = retriever.search("Who discovered oxygen?", k=3).hits
     assert hits[0].chunk.source == "notes/oxygen.txt"
