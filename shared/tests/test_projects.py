@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from mlshared.cli_options import ParamsOpt, ProfileOpt
+from mlshared.cli_options import OverridesOpt, ParamsOpt, ProfileOpt
 from mlshared.projects import ProjectSpec
 
 
@@ -17,8 +17,8 @@ def _toy_project(tmp_path: Path, calls: list[tuple[str, ...]], fail_at: str | No
     params_file.write_text("seed: 1\n", encoding="utf-8")
 
     @app.command()
-    def train(profile: ProfileOpt = "full", params: ParamsOpt = params_file) -> None:
-        calls.append(("train", profile, params.name))
+    def train(profile: ProfileOpt = "full", params: ParamsOpt = params_file, overrides: OverridesOpt = None) -> None:
+        calls.append(("train", profile, params.name, *(overrides or [])))
 
     @app.command()
     def report(profile: ProfileOpt = "full") -> None:  # takes no --params
@@ -53,3 +53,15 @@ def test_pipeline_stops_at_the_first_failure_and_says_which(tmp_path: Path) -> N
     assert [c[0] for c in calls] == ["train", "report"]
     result = CliRunner().invoke(spec.app, ["run"])
     assert result.exit_code == 1 and "toy report (exit 3)" in result.output
+
+
+def test_run_verb_passes_each_set_to_the_verbs_that_take_it(tmp_path: Path) -> None:
+    calls: list[tuple[str, ...]] = []
+    spec = _toy_project(tmp_path, calls)
+    result = CliRunner().invoke(spec.app, ["run", "--set", "seed=3", "--set", "model.depth=4"])
+    assert result.exit_code == 0, result.output
+    assert calls == [
+        ("train", "quick", "params.yaml", "seed=3", "model.depth=4"),
+        ("report", "quick"),
+        ("publish", "quick"),
+    ]

@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 
 import typer
 
-from mlshared.cli_options import ParamsOpt, ProfileOpt
+from mlshared.cli_options import OverridesOpt, ParamsOpt, ProfileOpt
 from mlshared.console import console
 from mlshared.paths import OutputDirs
 
@@ -54,16 +54,18 @@ class ProjectSpec:
             return int(stop.exit_code)
         return result if isinstance(result, int) else 0
 
-    def run_pipeline(self, profile: str, params: Path | None = None) -> list[str]:
-        """Run `pipeline` in order with `--profile` (and `--params` for the verbs that take it); stops at the
-        first failure. Returns what failed, empty when everything ran."""
+    def run_pipeline(self, profile: str, params: Path | None = None, overrides: Sequence[str] = ()) -> list[str]:
+        """Run `pipeline` in order with `--profile` (and `--params` and each `--set` for the verbs that take
+        them); stops at the first failure. Returns what failed, empty when everything ran."""
         group = typer.main.get_command(self.app)
         commands = getattr(group, "commands", {})
         for verb in self.pipeline:
             args = [*verb, "--profile", profile]
-            takes_params = any(option.name == "params" for option in commands[verb[0]].params)
-            if params is not None and takes_params:
+            options = {option.name for option in commands[verb[0]].params}
+            if params is not None and "params" in options:
                 args += ["--params", str(params)]
+            if "overrides" in options:
+                args += [arg for override in overrides for arg in ("--set", override)]
             console.print(f"[dim]$ {self.name} {' '.join(args)}[/]")
             code = self.invoke(args)
             if code != 0:
@@ -74,9 +76,11 @@ class ProjectSpec:
         """Give the project CLI its `run` verb: the pipeline above, so the order is declared once."""
         steps = " -> ".join(verb[0] for verb in self.pipeline)
 
-        def run(profile: ProfileOpt = "quick", params: ParamsOpt = default_params) -> None:
+        def run(
+            profile: ProfileOpt = "quick", params: ParamsOpt = default_params, overrides: OverridesOpt = None
+        ) -> None:
             start = time.perf_counter()
-            failures = self.run_pipeline(profile, params)
+            failures = self.run_pipeline(profile, params, overrides or ())
             if failures:
                 console.print(f"[red]Failed:[/] {failures[0]}; see its error above.")
                 raise typer.Exit(1)
