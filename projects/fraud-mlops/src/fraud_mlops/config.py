@@ -1,4 +1,9 @@
-"""Typed view of params.yaml: a typo or a wrong type fails at load time, naming the key."""
+"""Typed view of params.yaml: a typo, a wrong type or a missing key fails at load time, naming the key.
+
+params.yaml is the one source of every value: no field has a default here, so the file and the code cannot
+disagree. Dates are quoted strings in the file (DVC's YAML reader cannot read YAML dates); pydantic parses them.
+The one exception is a search range's `log` / `integer` flags, which default to a plain linear float range.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +22,12 @@ DEFAULT_PARAMS = PROJECT_ROOT / "params.yaml"
 
 
 class FeaturesConfig(StrictModel):
-    set: FeatureSet = "extended"
-    customer_windows: list[int] = Field(default_factory=lambda: [1, 7, 30], min_length=1)
-    terminal_windows: list[int] = Field(default_factory=lambda: [1, 7, 30], min_length=1)
-    delay_days: int = Field(7, ge=0)
-    ratio_windows: list[int] = Field(default_factory=lambda: [7, 30])
-    pair_window: int = Field(30, ge=1)
+    set: FeatureSet
+    customer_windows: list[int] = Field(min_length=1)
+    terminal_windows: list[int] = Field(min_length=1)
+    delay_days: int = Field(ge=0)
+    ratio_windows: list[int]
+    pair_window: int = Field(ge=1)
 
     @property
     def windows(self) -> Windows:
@@ -33,17 +38,17 @@ class FeaturesConfig(StrictModel):
 
 
 class HandbookProtocol(StrictModel):
-    train_start: date = date(2018, 7, 25)
-    train_days: int = Field(7, ge=1)
-    delay_days: int = Field(7, ge=0)
-    test_days: int = Field(7, ge=1)
+    train_start: date
+    train_days: int = Field(ge=1)
+    delay_days: int = Field(ge=0)
+    test_days: int = Field(ge=1)
 
 
 class ProtocolConfig(StrictModel):
-    handbook: HandbookProtocol = HandbookProtocol()
-    history_start: date = date(2018, 5, 1)
-    validation_folds: int = Field(4, ge=1)
-    top_k: int = Field(100, ge=1)
+    handbook: HandbookProtocol
+    history_start: date
+    validation_folds: int = Field(ge=1)
+    top_k: int = Field(ge=1)
 
 
 class Range(StrictModel):
@@ -64,55 +69,56 @@ class Range(StrictModel):
 
 
 class XGBoostConfig(StrictModel):
-    fixed: dict[str, Any] = Field(default_factory=dict, description="Parameters that are not tuned.")
+    fixed: dict[str, Any] = Field(description="Parameters that are not tuned.")
     search: dict[str, Range]
 
 
 class ModelsConfig(StrictModel):
-    logistic_regression: dict[str, Any] = Field(default_factory=dict)
-    random_forest: dict[str, Any] = Field(default_factory=dict)
+    logistic_regression: dict[str, Any]
+    random_forest: dict[str, Any]
     xgboost: XGBoostConfig
 
 
 class TuningConfig(StrictModel):
-    n_trials: int = Field(30, ge=1)
-    timeout_s: float = Field(1200, gt=0)
+    n_trials: int = Field(ge=1)
+    timeout_s: float = Field(gt=0)
 
 
 class DecisionConfig(StrictModel):
-    threshold: float = Field(0.5, gt=0, lt=1)
+    threshold: float = Field(gt=0, lt=1)
 
 
 class FraudTracking(TrackingConfig):
-    min_improvement: float = Field(0.0, ge=0)
+    alias: str = Field(description="The alias `train` registers under (`challenger`); `promote` moves `champion`.")
+    min_improvement: float = Field(ge=0)
 
 
 class MonitorConfig(StrictModel):
-    reference: tuple[date, date] = (date(2018, 7, 1), date(2018, 7, 31))
-    current: tuple[date, date] = (date(2018, 8, 1), date(2018, 8, 31))
-    drift_share: float = Field(0.5, gt=0, le=1)
-    sample_rows: int = Field(20_000, ge=100)
+    reference: tuple[date, date]
+    current: tuple[date, date]
+    drift_share: float = Field(gt=0, le=1)
+    sample_rows: int = Field(ge=100)
 
 
 class GateConfig(StrictModel):
-    customers: int = Field(1000, ge=10)
-    terminals: int = Field(2000, ge=10)
-    days: int = Field(90, ge=40)
-    seed: int = 7
-    min_average_precision: float = Field(0.0, ge=0, le=1)
+    customers: int = Field(ge=10)
+    terminals: int = Field(ge=10)
+    days: int = Field(ge=40)
+    seed: int
+    min_average_precision: float = Field(ge=0, le=1)
 
 
 class Config(StrictModel):
-    seed: int = 42
-    n_jobs: int = Field(2, ge=1)
-    features: FeaturesConfig = FeaturesConfig()
-    protocol: ProtocolConfig = ProtocolConfig()
+    seed: int
+    n_jobs: int = Field(ge=1)
+    features: FeaturesConfig
+    protocol: ProtocolConfig
     models: ModelsConfig
-    tuning: TuningConfig = TuningConfig()
-    decision: DecisionConfig = DecisionConfig()
-    tracking: FraudTracking = FraudTracking(experiment="fraud-mlops", registered_model="fraud-mlops")
-    monitor: MonitorConfig = MonitorConfig()
-    gate: GateConfig = GateConfig()
+    tuning: TuningConfig
+    decision: DecisionConfig
+    tracking: FraudTracking
+    monitor: MonitorConfig
+    gate: GateConfig
 
 
 def load(path: Path = DEFAULT_PARAMS, profile: str = "full") -> Config:
