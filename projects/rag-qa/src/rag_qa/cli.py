@@ -66,6 +66,49 @@ def ingest(
         system.close()
 
 
+# A RAG system has no weights to fit: its "model" is the index, so `train` (the verb every project has)
+# builds it, exactly as `ingest` does.
+app.command("train", help="Build the index (what a RAG system has instead of training); the same as `ingest`.")(ingest)
+
+
+@app.command()
+@friendly_errors
+def predict(
+    questions: Annotated[
+        Path, typer.Argument(help="A text file with one question per line.", exists=True, dir_okay=False)
+    ],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="JSON Lines file; default: stdout.")] = None,
+    index: IndexOpt = None,
+    profile: ProfileOpt = "full",
+    params: ParamsOpt = config_module.DEFAULT_PARAMS,
+) -> None:
+    """Answer every question of a file: one JSON line each (answer, abstained, confidence, citations)."""
+    import json
+
+    from mlshared.console import track
+    from rag_qa.pipeline import RagSystem
+
+    lines = [q.strip() for q in questions.read_text(encoding="utf-8").splitlines() if q.strip()]
+    config = config_module.load(params, profile)
+    system = RagSystem.for_profile(config, _outputs(profile), index)
+    try:
+        rows = []
+        for question in track(lines, "Answering"):
+            answer = system.ask(question)
+            rows.append(json.dumps({
+                "question": question, "answer": answer.text, "abstained": answer.abstained,
+                "confidence": round(answer.confidence, 4), "citations": [c.chunk_id for c in answer.citations],
+            }))  # fmt: skip
+    finally:
+        system.close()
+    text = "\n".join(rows) + "\n"
+    if output:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"[green]Wrote[/] {output} ({len(rows)} answers)")
+    else:
+        print(text, end="")
+
+
 @app.command()
 @friendly_errors
 def evaluate(
