@@ -62,6 +62,17 @@ def test_every_project_exposes_the_shared_verbs(projects: dict[str, ProjectSpec]
             assert "profile" in options, f"{spec.name}: pipeline verb {step[0]} takes no --profile"
 
 
+def test_every_verb_that_reads_params_takes_set_overrides(projects: dict[str, ProjectSpec]) -> None:
+    """`--params FILE` and `--set key.path=value` go together, so any value can be tried from the command line."""
+    missing = []
+    for spec in projects.values():
+        for name, command in get_command(spec.app).commands.items():  # type: ignore[attr-defined]
+            options = {option.name for option in command.params}
+            if "params" in options and "overrides" not in options:
+                missing.append(f"{spec.name} {name}")
+    assert not missing, f"add `overrides: OverridesOpt = None` (mlshared.cli_options) to: {missing}"
+
+
 def test_every_project_has_a_quick_profile(projects: dict[str, ProjectSpec]) -> None:
     for spec in projects.values():
         params = yaml.safe_load((spec.root / "params.yaml").read_text(encoding="utf-8"))

@@ -11,7 +11,7 @@ import typer
 
 from fraud_mlops import config as config_module
 from fraud_mlops.models import FraudModel
-from mlshared.cli_options import ParamsOpt, ProfileOpt
+from mlshared.cli_options import OverridesOpt, ParamsOpt, ProfileOpt
 from mlshared.console import console, friendly_errors
 from mlshared.paths import OutputDirs
 from mlshared.projects import ProjectSpec
@@ -81,21 +81,25 @@ def validate(profile: ProfileOpt = "full") -> None:
 
 @app.command()
 @friendly_errors
-def train(profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS) -> None:
+def train(
+    profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS, overrides: OverridesOpt = None
+) -> None:
     """Compute the features, tune XGBoost with Optuna on prequential folds, fit every model on both protocols,
     save the served model, log and register it in MLflow (alias from params: `challenger`)."""
     from fraud_mlops.train import train as run_training
 
-    run_training(config_module.load(params, profile), profile, _outputs(profile))
+    run_training(config_module.load(params, profile, overrides), profile, _outputs(profile))
 
 
 @app.command()
 @friendly_errors
-def evaluate(profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS) -> None:
+def evaluate(
+    profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS, overrides: OverridesOpt = None
+) -> None:
     """Write reports/metrics.json (test-week AP, ROC-AUC, card precision@100 beside the handbook's) and figures."""
     from fraud_mlops.evaluate import evaluate as run_evaluation
 
-    run_evaluation(config_module.load(params, profile), profile, _outputs(profile))
+    run_evaluation(config_module.load(params, profile, overrides), profile, _outputs(profile))
 
 
 @app.command()
@@ -123,6 +127,7 @@ def predict(
     alias: Annotated[str, typer.Option(help="Registry alias to load when no --model is given.")] = "champion",
     profile: ProfileOpt = "full",
     params: ParamsOpt = config_module.DEFAULT_PARAMS,
+    overrides: OverridesOpt = None,
 ) -> None:
     """Score a transaction log with causal features over the whole file; with TX_FRAUD present, print AP,
     ROC-AUC and card precision@100 of the scored period."""
@@ -133,7 +138,7 @@ def predict(
     from fraud_mlops.registry import load
     from fraud_mlops.schema import TIME
 
-    config = config_module.load(params, profile)
+    config = config_module.load(params, profile, overrides)
     fraud_model = _load_model(model) if model else load(config.tracking.registered_model, alias)[0]
     log = read_transactions(transactions) if transactions else load_handbook()
     last = log[TIME].max()
@@ -172,13 +177,14 @@ def promote(
     ] = None,
     profile: ProfileOpt = "full",
     params: ParamsOpt = config_module.DEFAULT_PARAMS,
+    overrides: OverridesOpt = None,
 ) -> None:
     """Compare the registry's challenger with its champion on the most recent labelled week (average
     precision) and move the `champion` alias only when the challenger is better; says why either way."""
     from fraud_mlops.data import load_handbook, read_transactions
     from fraud_mlops.registry import promote as run_promote
 
-    config = config_module.load(params, profile)
+    config = config_module.load(params, profile, overrides)
     log = read_transactions(transactions, require_label=True) if transactions else load_handbook()
     with console.status("Scoring challenger and champion on the latest labelled week"):
         decision = run_promote(
@@ -200,6 +206,7 @@ def monitor(
     ] = None,
     profile: ProfileOpt = "full",
     params: ParamsOpt = config_module.DEFAULT_PARAMS,
+    overrides: OverridesOpt = None,
 ) -> None:
     """Evidently drift report of the `monitor.current` window against `monitor.reference` (features and the
     model's scores): HTML + JSON summary; exits 1 saying "retrain" when the drift is over the threshold."""
@@ -211,7 +218,7 @@ def monitor(
     from fraud_mlops.monitor import drift_report, write_summary
     from fraud_mlops.registry import load
 
-    config = config_module.load(params, profile)
+    config = config_module.load(params, profile, overrides)
     m = config.monitor
     fraud_model = _load_model(model) if model else load(config.tracking.registered_model, "champion")[0]
     log = read_transactions(transactions) if transactions else load_handbook()
@@ -243,13 +250,14 @@ def monitor(
 def gate(
     profile: ProfileOpt = "full",
     params: ParamsOpt = config_module.DEFAULT_PARAMS,
+    overrides: OverridesOpt = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="JSON result to write.")] = None,
 ) -> None:
     """CI model-quality gate: simulate a small log, train, score its test week; exit 1 when average precision
     is below the recorded baseline (params `gate.min_average_precision`)."""
     from fraud_mlops.gate import run_gate
 
-    config = config_module.load(params, profile)
+    config = config_module.load(params, profile, overrides)
     target = output or _outputs(profile).ensure().work / "gate.json"
     with console.status("Simulating, training and scoring the gate data set"):
         result = run_gate(config, target)
@@ -268,12 +276,13 @@ def bench(
     profile: ProfileOpt = "full",
     repeats: Annotated[int, typer.Option(help="Timed runs per feature set (median reported).", min=1)] = 3,
     params: ParamsOpt = config_module.DEFAULT_PARAMS,
+    overrides: OverridesOpt = None,
 ) -> None:
     """Time the feature computation on the handbook's 1.47M transactions (target <= 5 s); writes reports/bench.json."""
     from fraud_mlops.bench import bench_features, update
     from fraud_mlops.data import load_handbook
 
-    config = config_module.load(params, profile)
+    config = config_module.load(params, profile, overrides)
     outputs = _outputs(profile).ensure()
     log = load_handbook()
     update(outputs.reports / "bench.json", "features", bench_features(log, config.features.windows, repeats))

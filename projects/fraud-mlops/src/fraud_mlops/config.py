@@ -7,6 +7,7 @@ The one exception is a search range's `log` / `integer` flags, which default to 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -121,5 +122,6 @@ class Config(StrictModel):
     gate: GateConfig
 
 
-def load(path: Path = DEFAULT_PARAMS, profile: str = "full") -> Config:
-    return load_config(Config, path, profile)
+def load(path: Path = DEFAULT_PARAMS, profile: str = "full", overrides: Sequence[str] | None = None) -> Config:
+    """params.yaml, the profile's overrides, then `--set`'s (`overrides`), validated."""
+    return load_config(Config, path, profile, overrides)

@@ -12,7 +12,7 @@ import typer
 
 from image_classifier import config as config_module
 from image_classifier.checkpoint import MODEL_FILE
-from mlshared.cli_options import ParamsOpt, ProfileOpt, ScreenshotOpt
+from mlshared.cli_options import OverridesOpt, ParamsOpt, ProfileOpt, ScreenshotOpt
 from mlshared.console import console, friendly_errors
 from mlshared.paths import OutputDirs
 from mlshared.projects import ProjectSpec
@@ -54,10 +54,13 @@ def _load_data(config: config_module.Config, data: Path | None) -> Any:
 @app.command()
 @friendly_errors
 def validate(
-    profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS, data: DataOpt = None
+    profile: ProfileOpt = "full",
+    params: ParamsOpt = config_module.DEFAULT_PARAMS,
+    overrides: OverridesOpt = None,
+    data: DataOpt = None,
 ) -> None:
     """Check every image (decoding, placeholders, decompression bombs) and write the data report."""
-    config = config_module.load(params, profile)
+    config = config_module.load(params, profile, overrides)
     images = _load_data(config, data)
     path = images.write_report(_outputs(profile).ensure().reports / "data_validation.json")
     report = images.report()
@@ -75,6 +78,7 @@ def validate(
 def train(
     profile: ProfileOpt = "full",
     params: ParamsOpt = config_module.DEFAULT_PARAMS,
+    overrides: OverridesOpt = None,
     data: DataOpt = None,
     arch: Annotated[
         str | None, typer.Option(help="efficientnet_lite0 | resnet18 | resnet50 (default: params.yaml).")
@@ -89,7 +93,9 @@ def train(
     """Train the classifier on the training images, early-stopping on a validation split; track it in MLflow."""
     from image_classifier.train import train as run_training
 
-    config = _override(config_module.load(params, profile), arch=arch, weights=weights, mode=mode, epochs=epochs)
+    config = _override(
+        config_module.load(params, profile, overrides), arch=arch, weights=weights, mode=mode, epochs=epochs
+    )
     images = _load_data(config, data)
     outputs = _outputs(profile).ensure()
     images.write_report(outputs.reports / "data_validation.json")
@@ -127,6 +133,7 @@ def _data_of(config: config_module.Config, trained: Any, data: Path | None) -> A
 def evaluate(
     profile: ProfileOpt = "full",
     params: ParamsOpt = config_module.DEFAULT_PARAMS,
+    overrides: OverridesOpt = None,
     data: DataOpt = None,
     model: ModelOpt = None,
 ) -> None:
@@ -134,7 +141,7 @@ def evaluate(
     matrix, calibration, most confident mistakes, Grad-CAM; writes reports/metrics.json and figures."""
     from image_classifier.evaluate import evaluate as run_evaluation
 
-    config = config_module.load(params, profile)
+    config = config_module.load(params, profile, overrides)
     trained = _trained(model, profile)
     run_evaluation(config, profile, _outputs(profile), _data_of(config, trained, data), trained)
 
@@ -144,6 +151,7 @@ def evaluate(
 def export(
     profile: ProfileOpt = "full",
     params: ParamsOpt = config_module.DEFAULT_PARAMS,
+    overrides: OverridesOpt = None,
     data: DataOpt = None,
     model: ModelOpt = None,
 ) -> None:
@@ -151,7 +159,7 @@ def export(
     int8 version calibrated on training images."""
     from image_classifier.export import export as run_export
 
-    config = config_module.load(params, profile)
+    config = config_module.load(params, profile, overrides)
     trained = _trained(model, profile)
     outputs = _outputs(profile).ensure()
     run_export(
@@ -164,13 +172,14 @@ def export(
 def bench(
     profile: ProfileOpt = "full",
     params: ParamsOpt = config_module.DEFAULT_PARAMS,
+    overrides: OverridesOpt = None,
     data: DataOpt = None,
     model: ModelOpt = None,
 ) -> None:
     """Images/s at batch 1 and 32, p50 latency and accuracy: PyTorch fp32 vs ONNX Runtime fp32 and int8."""
     from image_classifier.bench import bench as run_bench
 
-    config = config_module.load(params, profile)
+    config = config_module.load(params, profile, overrides)
     trained = _trained(model, profile)
     outputs = _outputs(profile).ensure()
     run_bench(config, trained, _data_of(config, trained, data), outputs.models, outputs.reports, profile)
@@ -216,13 +225,16 @@ def predict(
 @app.command()
 @friendly_errors
 def scratch(
-    profile: ProfileOpt = "full", params: ParamsOpt = config_module.DEFAULT_PARAMS, data: DataOpt = None
+    profile: ProfileOpt = "full",
+    params: ParamsOpt = config_module.DEFAULT_PARAMS,
+    overrides: OverridesOpt = None,
+    data: DataOpt = None,
 ) -> None:
     """The honest comparison: train `scratch.arch` (ResNet-18) from random weights on the same images and
     score it on the same test set; writes reports/from_scratch.json."""
     from image_classifier.scratch import run as run_scratch
 
-    config = config_module.load(params, profile)
+    config = config_module.load(params, profile, overrides)
     run_scratch(config, profile, _outputs(profile), _load_data(config, data), _outputs(f"{profile}-scratch"))
 
 

@@ -6,6 +6,7 @@ disagree, and a key missing from the file is an error.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -91,5 +92,6 @@ class Config(StrictModel):
     tracking: TrackingConfig
 
 
-def load(path: Path = DEFAULT_PARAMS, profile: str = "full") -> Config:
-    return load_config(Config, path, profile)
+def load(path: Path = DEFAULT_PARAMS, profile: str = "full", overrides: Sequence[str] | None = None) -> Config:
+    """params.yaml, the profile's overrides, then `--set`'s (`overrides`), validated."""
+    return load_config(Config, path, profile, overrides)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mlshared.cli_options import ParamsOpt, ProfileOpt, ScreenshotOpt
+from mlshared.cli_options import OverridesOpt, ParamsOpt, ProfileOpt, ScreenshotOpt
 from mlshared.console import console, friendly_errors
 from mlshared.paths import OutputDirs
 from mlshared.projects import ProjectSpec
@@ -45,11 +45,12 @@ def ingest(
     index: IndexOpt = None,
     profile: ProfileOpt = "full",
     params: ParamsOpt = config_module.DEFAULT_PARAMS,
+    overrides: OverridesOpt = None,
 ) -> None:
     """Index a folder incrementally: unchanged files are not re-embedded, deleted files leave the index."""
     from rag_qa.pipeline import RagSystem
 
-    config = config_module.load(params, profile)
+    config = config_module.load(params, profile, overrides)
     system = RagSystem.for_profile(config, _outputs(profile).ensure(), index)
     try:
         with console.status("Loading, splitting and embedding documents"):
@@ -81,6 +82,7 @@ def predict(
     index: IndexOpt = None,
     profile: ProfileOpt = "full",
     params: ParamsOpt = config_module.DEFAULT_PARAMS,
+    overrides: OverridesOpt = None,
 ) -> None:
     """Answer every question of a file: one JSON line each (answer, abstained, confidence, citations)."""
     import json
@@ -89,7 +91,7 @@ def predict(
     from rag_qa.pipeline import RagSystem
 
     lines = [q.strip() for q in questions.read_text(encoding="utf-8").splitlines() if q.strip()]
-    config = config_module.load(params, profile)
+    config = config_module.load(params, profile, overrides)
     system = RagSystem.for_profile(config, _outputs(profile), index)
     try:
         rows = []
@@ -123,11 +125,12 @@ def evaluate(
     ] = None,
     profile: ProfileOpt = "full",
     params: ParamsOpt = config_module.DEFAULT_PARAMS,
+    overrides: OverridesOpt = None,
 ) -> None:
     """Retrieval recall@k/MRR, answer quality, calibrated abstention and latency on SQuAD; writes reports/."""
     from rag_qa.evaluate import evaluate as run_evaluation
 
-    run_evaluation(config_module.load(params, profile), profile, _outputs(profile), squad)
+    run_evaluation(config_module.load(params, profile, overrides), profile, _outputs(profile), squad)
 
 
 @app.command()
@@ -141,11 +144,12 @@ def ask(
     index: IndexOpt = None,
     profile: ProfileOpt = "full",
     params: ParamsOpt = config_module.DEFAULT_PARAMS,
+    overrides: OverridesOpt = None,
 ) -> None:
     """Answer a question from the indexed documents, with citations and scores."""
     from rag_qa.pipeline import RagSystem
 
-    config = config_module.load(params, profile)
+    config = config_module.load(params, profile, overrides)
     system = RagSystem.for_profile(config, _outputs(profile), index)
     try:
         answer = system.ask(question, k, source)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import Field
@@ -67,5 +68,6 @@ class Config(StrictModel):
     tracking: TrackingConfig = TrackingConfig(experiment="rag-qa", registered_model="rag-qa")
 
 
-def load(path: Path = DEFAULT_PARAMS, profile: str = "full") -> Config:
-    return load_config(Config, path, profile)
+def load(path: Path = DEFAULT_PARAMS, profile: str = "full", overrides: Sequence[str] | None = None) -> Config:
+    """params.yaml, the profile's overrides, then `--set`'s (`overrides`), validated."""
+    return load_config(Config, path, profile, overrides)
