@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, get_args
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from mlshared.params import StrictModel, TrackingConfig, load_config
 from mlshared.paths import project_root
+from mlshared.tuning import SearchRange
 
 PROJECT_ROOT = project_root(__file__)
 DEFAULT_PARAMS = PROJECT_ROOT / "params.yaml"
@@ -24,26 +25,9 @@ class BaselineConfig(StrictModel):
     C: float = Field(1.0, gt=0, description="Inverse L2 strength of the logistic regression.")
 
 
-class Range(StrictModel):
-    """One dimension of the Optuna search space."""
-
-    low: float
-    high: float
-    log: bool = False
-    integer: bool = False
-
-    @model_validator(mode="after")
-    def ordered(self) -> Range:
-        if not self.low <= self.high:
-            raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
-        if self.log and self.low <= 0:
-            raise ValueError("a log-scale range needs low > 0")
-        return self
-
-
 class XGBoostConfig(StrictModel):
     fixed: dict[str, float | int | str] = Field(default_factory=dict, description="Parameters that are not tuned.")
-    search: dict[str, Range]
+    search: dict[str, SearchRange]
 
 
 class TuningConfig(StrictModel):

@@ -22,7 +22,7 @@ from churn_api.models import ChurnModel, build_baseline, build_calibrated, build
 from churn_api.schema import ID
 from churn_api.scoring import ScoringMode, select_scorer
 from churn_api.settings import MODEL_FILE
-from churn_api.tuning import TuningResult, tune
+from churn_api.tuning import tune
 from mlshared import tracking
 from mlshared.console import UserError, console
 from mlshared.datasets import DataSettings
@@ -30,6 +30,7 @@ from mlshared.metrics import CVResult, cross_val_oof, make_cv
 from mlshared.params import overrides_of
 from mlshared.paths import OutputDirs
 from mlshared.reports import git_commit
+from mlshared.tuning import StudyResult
 
 OOF_FILE = "oof.parquet"
 CV_FILE = "cv.json"
@@ -149,7 +150,7 @@ def _metadata(
     config: Config,
     profile: str,
     customers: Customers,
-    tuning: TuningResult,
+    tuning: StudyResult,
     cv: dict[str, CVResult],
     method: CalibrationMethod,
     choice: ThresholdChoice,
@@ -197,7 +198,7 @@ def _save_cv(
     outputs: OutputDirs,
     customers: Customers,
     cv: dict[str, CVResult],
-    tuning: TuningResult,
+    tuning: StudyResult,
     method: CalibrationMethod,
     choice: ThresholdChoice,
     seconds: float,
@@ -232,7 +233,7 @@ def _track(
     model: ChurnModel,
     X: pd.DataFrame,
     cv: dict[str, CVResult],
-    tuning: TuningResult,
+    tuning: StudyResult,
 ) -> str:
     with tracking.tracked_run(
         config.tracking.experiment,

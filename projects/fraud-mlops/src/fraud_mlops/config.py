@@ -12,11 +12,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from fraud_mlops.features import FeatureSet, Windows
 from mlshared.params import StrictModel, TrackingConfig, load_config
 from mlshared.paths import project_root
+from mlshared.tuning import SearchRange
 
 PROJECT_ROOT = project_root(__file__)
 DEFAULT_PARAMS = PROJECT_ROOT / "params.yaml"
@@ -52,26 +53,9 @@ class ProtocolConfig(StrictModel):
     top_k: int = Field(ge=1)
 
 
-class Range(StrictModel):
-    """One dimension of the Optuna search space."""
-
-    low: float
-    high: float
-    log: bool = False
-    integer: bool = False
-
-    @model_validator(mode="after")
-    def ordered(self) -> Range:
-        if not self.low <= self.high:
-            raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
-        if self.log and self.low <= 0:
-            raise ValueError("a log-scale range needs low > 0")
-        return self
-
-
 class XGBoostConfig(StrictModel):
     fixed: dict[str, Any] = Field(description="Parameters that are not tuned.")
-    search: dict[str, Range]
+    search: dict[str, SearchRange]
 
 
 class ModelsConfig(StrictModel):

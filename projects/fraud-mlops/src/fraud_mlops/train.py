@@ -26,7 +26,7 @@ from fraud_mlops.data import DATASET, load_handbook
 from fraud_mlops.features import FEATURE_SETS, FeatureSet, compute, feature_names
 from fraud_mlops.metrics import SCORE, fraud_metrics
 from fraud_mlops.models import FraudModel, ModelName, build, matrix
-from fraud_mlops.protocol import handbook_split, history_split, test_rows, train_rows
+from fraud_mlops.protocol import handbook_split, history_split, prequential_folds, test_rows, train_rows
 from fraud_mlops.schema import CUSTOMER, DAYS, LABEL, TX_ID
 from fraud_mlops.tuning import tune
 from mlshared import tracking
@@ -111,7 +111,7 @@ def train(config: Config, profile: str, outputs: OutputDirs, featured: pl.DataFr
         "profile": profile,
         "data_fingerprint": data_fingerprint,
         "splits": {k: asdict(v) | {"describe": v.describe()} for k, v in splits.items()},
-        "tuning": asdict(tuning),
+        "tuning": {**asdict(tuning), "folds": [fold.describe() for fold in prequential_folds(config.protocol)]},
         "fit_seconds": fits,
         "served": {"protocol": SERVED[0], "model": SERVED[1], "feature_set": served_set},
         "seconds": round(time.perf_counter() - started, 1),
