@@ -17,6 +17,8 @@ from mlshared.params import (
     load_params,
     overrides_of,
     parse_override,
+    single_source_gaps,
+    without_key,
 )
 
 PARAMS = """
@@ -167,3 +169,32 @@ def test_the_cli_option_is_repeatable_and_refuses_malformed_values(params: Path)
     unknown = runner.invoke(app, ["--set", "train.epoks=4"])
     assert unknown.exit_code == 2 and "did you mean train.epochs?" in " ".join(unknown.output.split())
     assert "KEY.PATH=VALUE" in runner.invoke(app, ["--help"]).output
+
+
+class _Train(StrictModel):
+    epochs: int
+    lr: float = 0.1
+
+
+class _Project(StrictModel):
+    seed: int
+    train: _Train
+
+
+def test_single_source_gaps_names_code_defaults_and_unset_keys(tmp_path: Path) -> None:
+    params = tmp_path / "params.yaml"
+    params.write_text("seed: 1\ntrain:\n  epochs: 2\n", encoding="utf-8")
+    assert single_source_gaps(_Project, params) == [
+        "train.lr: has a default in code; set it in params.yaml instead",
+        "train.lr: not set in params.yaml",
+    ]
+    params.write_text("seed: 1\ntrain:\n  epochs: 2\n  lr: 0.1\n", encoding="utf-8")
+    assert single_source_gaps(_Project, params) == ["train.lr: has a default in code; set it in params.yaml instead"]
+
+
+def test_without_key_drops_one_nested_key(tmp_path: Path) -> None:
+    params = tmp_path / "params.yaml"
+    params.write_text("seed: 1\ntrain:\n  epochs: 2\n  lr: 0.1\n", encoding="utf-8")
+    copy = without_key(params, "train.epochs", tmp_path / "copy.yaml")
+    with pytest.raises(UserError, match=r"train\.epochs: Field required"):
+        load_config(_Project, copy)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from pydantic import BaseModel
-from pydantic.fields import FieldInfo
 from typer.testing import CliRunner
 
 from mlshared.console import UserError
+from mlshared.params import single_source_gaps
 from sentiment_bert import checkpoint
 from sentiment_bert import config as config_module
 from sentiment_bert.cli import PROJECT, app
@@ -73,22 +71,9 @@ def test_an_invalid_value_names_the_key(tmp_path: Path) -> None:
         config_module.load(_params(tmp_path, bench={"variants": ["tensorrt"]}))
 
 
-def _fields(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, FieldInfo]]:
-    for name, info in model.model_fields.items():
-        yield f"{prefix}{name}", info
-        nested = info.annotation
-        if isinstance(nested, type) and issubclass(nested, BaseModel) and nested.__module__ == Config.__module__:
-            yield from _fields(nested, f"{prefix}{name}.")
-
-
 def test_params_yaml_is_the_one_source_of_every_value() -> None:
     """No field of this project's config has a code default to contradict params.yaml, and the file sets each."""
-    defaulted = [name for name, info in _fields(Config) if not info.is_required()]
-    assert not defaulted, f"defaults in code: {defaulted}; set them in params.yaml instead"
-    raw = yaml.safe_load(config_module.DEFAULT_PARAMS.read_text(encoding="utf-8"))
-    for name, _ in _fields(Config):
-        section, _, key = name.partition(".")
-        assert key in raw[section] if key else section in raw, f"params.yaml does not set {name}"
+    assert not single_source_gaps(Config, config_module.DEFAULT_PARAMS)
 
 
 def test_a_key_missing_from_params_is_named(tmp_path: Path) -> None:

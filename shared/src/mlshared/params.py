@@ -214,3 +214,48 @@ def _describe(error: ErrorDetails, data: Mapping[str, Any], overrides: Sequence[
         message = error["msg"]
     source = _source(error["loc"], overrides)
     return f"{key}: {message}" + (f" (from --set {source.text})" if source else "")
+
+
+def _own_fields(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Every field of `model`, dotted, descending into sections defined in the same module (the project's own)."""
+    names = []
+    for name, info in model.model_fields.items():
+        names.append(f"{prefix}{name}")
+        nested = info.annotation
+        if isinstance(nested, type) and issubclass(nested, BaseModel) and nested.__module__ == model.__module__:
+            names += _own_fields(nested, f"{prefix}{name}.")
+    return names
+
+
+def single_source_gaps(model: type[BaseModel], path: Path) -> list[str]:
+    """What breaks "params.yaml is the one source of every value" for a project's config: a field with a
+    code default (which a later edit of the default would silently change), or a field the file does
+    not set. Empty when the file and the model agree; each project's tests assert that."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    gaps = []
+    for name in _own_fields(model):
+        node: Any = model
+        for part in name.split("."):
+            info = node.model_fields[part]
+            node = info.annotation
+        if not info.is_required():
+            gaps.append(f"{name}: has a default in code; set it in {path.name} instead")
+        value: Any = raw
+        for part in name.split("."):
+            if not isinstance(value, dict) or part not in value:
+                gaps.append(f"{name}: not set in {path.name}")
+                break
+            value = value[part]
+    return gaps
+
+
+def without_key(path: Path, dotted: str, out: Path) -> Path:
+    """A copy of the params file at `path` without the key at the dotted path (for tests of the error)."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    *parents, last = dotted.split(".")
+    node = raw
+    for part in parents:
+        node = node[part]
+    del node[last]
+    out.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return out
