@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 
 from house_prices import app as app_module
 from house_prices import cli
-from house_prices.predictor import MODEL_ENV, find_model, profile_of
+from house_prices.predictor import MODEL_ENV, find_model
 from mlshared.console import UserError
+from mlshared.paths import profile_of
 
 
 @pytest.fixture

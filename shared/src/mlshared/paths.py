@@ -67,3 +67,16 @@ class OutputDirs:
         for folder in (self.models, self.reports, self.figures, self.work):
             folder.mkdir(parents=True, exist_ok=True)
         return self
+
+
+def trained_files(root: Path, name: str) -> list[Path]:
+    """Every `name` a project's training wrote under `root`, newest first: `models/` (the full profile)
+    and `artifacts/<profile>/models/` (any other). What a serve/app verb picks when none is named, so it
+    works after `make run` (quick profile) as after a full run."""
+    found = [root / "models" / name, *(root / "artifacts").glob(f"*/models/{name}")]
+    return sorted((p for p in found if p.is_file()), key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def profile_of(path: Path) -> str:
+    """The profile that wrote a file found by `trained_files`: `artifacts/<profile>/models/...`, else `full`."""
+    return path.parents[1].name if len(path.parents) > 2 and path.parents[2].name == "artifacts" else "full"

@@ -16,7 +16,7 @@ from pydantic_settings import SettingsConfigDict
 
 from churn_api.config import PROJECT_ROOT
 from churn_api.scoring import ScoringMode
-from mlshared.paths import OutputDirs
+from mlshared.paths import OutputDirs, trained_files
 from mlshared.service import ServiceSettings
 
 MODEL_FILE = "model.joblib"
@@ -31,8 +31,7 @@ def output_root() -> Path:
 def trained_models(root: Path) -> list[Path]:
     """Every model `churn-api train` wrote under `root`, newest first: `models/` (full profile) and
     `artifacts/<profile>/models/` (any other profile)."""
-    found = [root / "models" / MODEL_FILE, *(root / "artifacts").glob(f"*/models/{MODEL_FILE}")]
-    return sorted((p for p in found if p.is_file()), key=lambda p: p.stat().st_mtime, reverse=True)
+    return trained_files(root, MODEL_FILE)
 
 
 def display_name(path: Path, root: Path) -> str:

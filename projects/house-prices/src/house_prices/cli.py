@@ -12,11 +12,11 @@ import typer
 
 from house_prices import config as config_module
 from house_prices.data import DATASET, load_test, load_train
-from house_prices.predictor import HousePricePredictor, find_model, profile_of
+from house_prices.predictor import HousePricePredictor, find_model
 from mlshared.cli_options import OverridesOpt, ParamsOpt, ProfileOpt, ScreenshotOpt
 from mlshared.console import console, friendly_errors
 from mlshared.datasets import fingerprint
-from mlshared.paths import OutputDirs
+from mlshared.paths import OutputDirs, profile_of
 from mlshared.projects import ProjectSpec
 
 app = typer.Typer(

@@ -16,7 +16,7 @@ from house_prices.config import PROJECT_ROOT
 from house_prices.schema import FEATURES, INTEGER_COLUMNS, NUMERIC
 from mlshared.artifacts import load_model_file
 from mlshared.console import UserError
-from mlshared.paths import OutputDirs
+from mlshared.paths import OutputDirs, profile_of, trained_files
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.joblib"
@@ -100,14 +100,7 @@ def output_root() -> Path:
 def trained_models(root: Path | None = None) -> list[Path]:
     """Every model `house-prices train` wrote, newest first: `models/` (full profile) and
     `artifacts/<profile>/models/` (any other profile)."""
-    base = root or output_root()
-    found = [base / "models" / MODEL_FILE, *(base / "artifacts").glob(f"*/models/{MODEL_FILE}")]
-    return sorted((p for p in found if p.is_file()), key=lambda p: p.stat().st_mtime, reverse=True)
-
-
-def profile_of(path: Path) -> str:
-    """The profile that wrote a model file: `artifacts/<profile>/models/...`, else `full`."""
-    return path.parents[1].name if len(path.parents) > 2 and path.parents[2].name == "artifacts" else "full"
+    return trained_files(root or output_root(), MODEL_FILE)
 
 
 def find_model(model: Path | None = None, profile: str | None = None) -> Path:
