@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rag_qa.config import RetrievalConfig
 from rag_qa.pipeline import RagSystem
 from rag_qa.retrieval import BM25Index, HybridRetriever, sentences
 
@@ -71,4 +70,3 @@ def test_an_empty_index_has_no_hits(system: RagSystem, tmp_path: object) -> None
         assert empty.retriever.search("anything").hits == []
     finally:
         empty.close()
-    assert isinstance(RetrievalConfig().k, int)
