@@ -12,8 +12,9 @@ instrumentation (after `StaticRouteMiddleware` and two series families instead o
 before them the instrumentation alone was ~500 us, its route naming ~460 us). Over HTTP, against
 churn-api's former hand-written middleware (one counter, one histogram, a JSON line), /health keeps
 72% of the old throughput (rounds 70-84%) and /predict 69% (56-73%)
-(`projects/churn-api/experiments/chassis_overhead.py`, 4 interleaved wrk rounds of 3 s). That buys exact status codes per route, client aborts and a library
-others maintain; churn-api's benchmark targets are judged on its own table (README).
+(`projects/churn-api/experiments/chassis_overhead.py`, 4 interleaved wrk rounds of 3 s). That buys exact
+status codes per route, client aborts and a library others maintain; churn-api's benchmark targets are
+judged on its own table (README).
 """
 
 from __future__ import annotations
