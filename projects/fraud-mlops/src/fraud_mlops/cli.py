@@ -291,6 +291,41 @@ def bench(
 
 @app.command()
 @friendly_errors
+def scale(
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address (tcp://host:8786); default: a LocalCluster sized by params `scale`."),
+    ] = None,
+    transactions: Annotated[
+        Path | None,
+        typer.Option(
+            help="Labelled transaction log (Parquet); default: simulate params `scale.factor` x the handbook's size "
+            "(cached in the profile's work folder).",
+            dir_okay=False,
+            exists=True,
+        ),
+    ] = None,
+    profile: ProfileOpt = "full",
+    params: ParamsOpt = config_module.DEFAULT_PARAMS,
+    overrides: OverridesOpt = None,
+) -> None:
+    """Features and XGBoost on Dask (xgboost.dask) for a log 10x the handbook's, against polars + XGBClassifier on
+    the same rows: wall time, peak memory and test-week quality into reports/bench.json ("dask")."""
+    import joblib
+
+    from fraud_mlops.bench import update
+    from fraud_mlops.scale import run_scale
+
+    config = config_module.load(params, profile, overrides)
+    outputs = _outputs(profile).ensure()
+    result = run_scale(config, outputs.work, scheduler, transactions)
+    joblib.dump(result.model, outputs.work / "scale_model.joblib")
+    update(outputs.reports / "bench.json", "dask", result.report)
+    console.print(f"[green]Wrote[/] {outputs.reports / 'bench.json'} (dask) and {outputs.work / 'scale_model.joblib'}")
+
+
+@app.command()
+@friendly_errors
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind; 0.0.0.0 inside a container.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,

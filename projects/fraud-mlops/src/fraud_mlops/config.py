@@ -93,6 +93,20 @@ class GateConfig(StrictModel):
     min_average_precision: float = Field(ge=0, le=1)
 
 
+class ScaleConfig(StrictModel):
+    """`fraud-mlops scale`: Dask features and xgboost.dask on a simulated log `factor` x the handbook's size."""
+
+    factor: float = Field(gt=0, description="Customers, terminals and daily compromises x this (183 days).")
+    seed: int
+    workers: int = Field(ge=1)
+    threads_per_worker: int = Field(ge=1)
+    processes: bool = Field(description="Worker processes (true) or threads in this process (false).")
+    memory_limit: str = Field(description="Per worker; distributed spills to disk from 60% of it.")
+    partition_rows: int = Field(ge=1000, description="Rows per partition after each shuffle.")
+    single_machine: bool = Field(description="Also run polars + XGBClassifier on the same data, for comparison.")
+    xgboost: dict[str, Any]
+
+
 class Config(StrictModel):
     seed: int
     n_jobs: int = Field(ge=1)
@@ -104,6 +118,7 @@ class Config(StrictModel):
     tracking: FraudTracking
     monitor: MonitorConfig
     gate: GateConfig
+    scale: ScaleConfig
 
 
 def load(path: Path = DEFAULT_PARAMS, profile: str = "full", overrides: Sequence[str] | None = None) -> Config:
