@@ -37,7 +37,7 @@ def resolve(constraints: list[Path]) -> list[tuple[str, str]]:
     cmd = [
         sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
         "--report", "-", "--group", f"{ROOT / 'pyproject.toml'}:dev",
-        *(f"{p}[dev]" if p.parent.name == "projects" else str(p) for p in local_packages()),
+        *(f"{p}[dev]" if p.parent.name == "projects" else f"{p}[service,publish]" for p in local_packages()),
         *(arg for path in constraints for arg in ("--constraint", str(path))),
     ]  # fmt: skip
     report = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)

@@ -20,6 +20,7 @@ from image_classifier.images import ImageProblemError, open_image
 from mlshared.console import UserError
 
 MODEL_ENV = "IMAGE_CLASSIFIER_MODEL"
+EXAMPLES_ENV = "IMAGE_CLASSIFIER_EXAMPLES"  # a folder holding EXAMPLES (a Hugging Face Space bundles them there)
 MAX_IMAGES = 12  # per run: Grad-CAM costs a backward pass per image on CPU
 EXAMPLES = ("ants/10308379_1b6c72e180.jpg", "bees/1032546534_06907fe3b3.jpg", "ants/1053149811_f62a3410d3.jpg",
             "bees/10870992_eebeeb3a12.jpg")  # fmt: skip
@@ -38,7 +39,9 @@ def load_model(path: str) -> TrainedModel:
 
 
 def example_folder() -> Path | None:
-    """The test folder of the registered dataset, if this machine has it."""
+    """$IMAGE_CLASSIFIER_EXAMPLES, else the test folder of the registered dataset, if this machine has it."""
+    if folder := os.environ.get(EXAMPLES_ENV):
+        return Path(folder)
     try:
         from mlshared.datasets import resolve_dir
 

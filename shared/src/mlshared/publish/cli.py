@@ -123,4 +123,4 @@ def spaces(
     readme = (target / "README.md").read_text(encoding="utf-8")
     if "## Model files to add" in readme:
         console.print("[yellow]The model is not bundled[/]: its README says how to add it before pushing.")
-    console.print(f"Push it: create a {project} Space on huggingface.co, then `git push` this folder to it.")
+    console.print(f"Push it: create a Space named {project} on huggingface.co, then `git push` this folder to it.")

@@ -22,6 +22,7 @@ import warnings
 from pathlib import Path
 
 from mlshared.console import UserError, console
+from mlshared.publish import require_publish_extra
 from mlshared.publish.identity import read_owner
 from mlshared.publish.workflows import RESERVED
 
@@ -61,6 +62,7 @@ def check_name(root: Path, name: str, kind: str) -> None:
 def render(root: Path, name: str, kind: str, title: str | None = None, description: str | None = None) -> list[Path]:
     """Render the template into `root`, register the package with the root lint settings and format it;
     returns the created top-level paths (project folder, workflow)."""
+    require_publish_extra("copier")
     from copier import run_copy
     from copier.errors import DirtyLocalWarning
 

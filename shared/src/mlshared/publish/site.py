@@ -29,6 +29,7 @@ import yaml
 
 from mlshared import reports
 from mlshared.console import UserError
+from mlshared.publish import require_publish_extra
 from mlshared.publish.identity import SITE_CONFIG, Owner, read_owner
 from mlshared.publish.workflows import project_names
 
@@ -240,6 +241,7 @@ def build(root: Path, out: Path, work: Path | None = None) -> Path:
         "nav": _nav(pages),
     }
     config_file = work / "mkdocs.yml"
+    require_publish_extra("material")
     config_file.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
     run = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--clean", "--quiet", "-f", str(config_file)],

