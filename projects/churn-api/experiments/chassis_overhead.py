@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from churn_api.api_models import EXAMPLE
-from churn_api.bench import health_under_batch_load, pinned, run_wrk
+from churn_api.bench import health_under_batch_load
+from mlshared.loadtest import pinned, run_wrk
 from mlshared.servers import free_port, serve
 
 REPO = Path(__file__).resolve().parents[3]

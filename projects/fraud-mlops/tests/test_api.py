@@ -4,12 +4,8 @@ real redis-server), delayed feedback, the prediction log, 4xx answers that chang
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import joblib
@@ -17,21 +13,13 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
-from fraud_mlops.features import Windows, compute, feature_names
-from fraud_mlops.gate import GATE_XGBOOST
-from fraud_mlops.models import FraudModel, build, matrix
-from fraud_mlops.schema import AMOUNT, CUSTOMER, LABEL, TERMINAL, TIME, TX_ID
+from fraud_mlops.features import compute
+from fraud_mlops.models import FraudModel
+from fraud_mlops.schema import AMOUNT, CUSTOMER, TERMINAL, TIME, TX_ID
 from fraud_mlops.serve import Served, Settings, create_app
+from mlshared.servers import redis_server
 
 KEY = "test-key"
-
-
-@pytest.fixture(scope="module")
-def fraud_model(small_log: pl.DataFrame) -> FraudModel:
-    names = feature_names("extended")
-    rows = compute(small_log).filter(pl.col("TX_TIME_DAYS").is_between(30, 44))
-    estimator = build("xgboost", {**GATE_XGBOOST, "n_estimators": 30}, 0, 1).fit(matrix(rows, names), rows[LABEL])
-    return FraudModel("xgboost", estimator, "extended", names, Windows(), 0.5, "test days 30-44")
 
 
 @pytest.fixture(scope="module")
@@ -44,30 +32,9 @@ def replay_day(small_log: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real redis-server on a free port, no persistence, stopped afterwards."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed: run scripts/system-deps.sh (Debian package redis-server)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    folder = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(folder)],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    import redis
-
-    for _ in range(100):
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    """A real redis-server (the Debian package) on a free port, no persistence, stopped afterwards."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
 
 
 def make_client(tmp_path: Path, model: FraudModel, redis: str | None = None, key: str | None = KEY) -> TestClient:
@@ -81,8 +48,10 @@ def make_client(tmp_path: Path, model: FraudModel, redis: str | None = None, key
 
 
 def body(row: dict[str, object]) -> dict[str, object]:
-    return {"transaction_id": row[TX_ID], "tx_datetime": row[TIME].isoformat(),  # type: ignore[union-attr]
-            "customer_id": row[CUSTOMER], "terminal_id": row[TERMINAL], "amount": row[AMOUNT]}  # fmt: skip
+    time = row[TIME]
+    assert isinstance(time, datetime)
+    return {"transaction_id": row[TX_ID], "tx_datetime": time.isoformat(), "customer_id": row[CUSTOMER],
+            "terminal_id": row[TERMINAL], "amount": row[AMOUNT]}  # fmt: skip
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "redis"])

@@ -7,6 +7,7 @@ a user or a container runs, as a plain process.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -100,6 +101,38 @@ def _stop(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+@contextmanager
+def redis_server(folder: Path, command_prefix: Sequence[str] = (), timeout_s: float = 10.0) -> Iterator[str]:
+    """A real redis-server (the Debian package) on a free port, without persistence, its files in `folder`;
+    yields its URL and stops it afterwards. `command_prefix` e.g. pins it to a core (`taskset -c 1`)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed: run scripts/system-deps.sh (Debian package redis-server)")
+    port = free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    command = [*command_prefix, binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+               "no", "--dir", str(folder)]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not _redis_pong(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not answer PING on port {port} within {timeout_s:g} s")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        _stop(process)
+
+
+def _redis_pong(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
 
 
 def streamlit_command(script: str | Path, port: int) -> list[str]:

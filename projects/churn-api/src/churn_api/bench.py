@@ -12,11 +12,9 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import tempfile
-import urllib.request
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,43 +25,11 @@ import numpy as np
 from churn_api.api_models import EXAMPLE
 from churn_api.data import load_customers
 from churn_api.schema import FEATURES, ID
-from mlshared.console import UserError, console
+from mlshared.console import console
+from mlshared.loadtest import can_pin, get_json, median_ratio, pinned, round_ratios, run_wrk, wrk_path, wrk_script
 from mlshared.servers import free_port, serve
 
 BATCH_ROWS = 1000
-LUA = """
-wrk.method = "{method}"
-wrk.headers["Content-Type"] = "application/json"
-{headers}
-{body}
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "BENCH {{\\"requests\\": %d, \\"duration_us\\": %d, \\"p50_us\\": %d, \\"p90_us\\": %d, \\"p99_us\\": %d, "
-    .. "\\"max_us\\": %d, \\"errors\\": %d, \\"non_2xx\\": %d}}\\n",
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency.max, e.connect + e.read + e.write + e.timeout, e.status))
-end
-"""
-
-
-def wrk_path() -> str:
-    path = shutil.which("wrk")
-    if path is None:
-        raise UserError(
-            "wrk is not installed.", hint="Install Debian's wrk package: `make system-deps` (or apt-get install wrk)."
-        )
-    return path
-
-
-def can_pin() -> bool:
-    return (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
-
-
-def pinned(command: list[str], cpu: int) -> list[str]:
-    """Server on one core, wrk on the other: without pinning the scheduler moves them around and
-    one process sometimes lands on the other's core, which made rounds differ by up to 40%."""
-    return ["taskset", "-c", str(cpu), *command] if can_pin() else command
 
 
 def batch_body(rows: int) -> str:
@@ -72,40 +38,6 @@ def batch_body(rows: int) -> str:
     frame = frame.iloc[np.arange(rows) % len(frame)]
     records = frame[[ID, *FEATURES]].to_dict(orient="records")
     return json.dumps({"customers": records})
-
-
-def run_wrk(
-    url: str,
-    method: str,
-    body: str | None,
-    duration: int,
-    connections: int,
-    workdir: Path,
-    headers: dict[str, str] | None = None,
-) -> dict[str, float]:
-    script = workdir / f"{method}-{abs(hash((url, tuple(sorted((headers or {}).items())))))}.lua"
-    body_line = f"wrk.body = [==[{body}]==]" if body else ""
-    header_lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in (headers or {}).items())
-    script.write_text(LUA.format(method=method, body=body_line, headers=header_lines), encoding="utf-8")
-    out = subprocess.run(
-        pinned([wrk_path(), "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "5s", "-s", str(script), url], 1),
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("BENCH ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk printed no summary:\n{out.stdout}\n{out.stderr}")
-    raw = json.loads(line.removeprefix("BENCH "))
-    seconds = raw["duration_us"] / 1e6
-    return {
-        "requests": raw["requests"],
-        "requests_per_s": round(raw["requests"] / seconds, 1),
-        "p50_ms": round(raw["p50_us"] / 1000, 3),
-        "p90_ms": round(raw["p90_us"] / 1000, 3),
-        "p99_ms": round(raw["p99_us"] / 1000, 3),
-        "max_ms": round(raw["max_us"] / 1000, 3),
-        "errors": raw["errors"],
-        "non_2xx": raw["non_2xx"],
-    }
 
 
 KEY = "bench-key-ü"  # non-ASCII on purpose: the key check compares bytes
@@ -154,7 +86,7 @@ def run_bench(model: Path, output: Path, duration: int = 4, connections: int = 8
                 server = stack.enter_context(serve(command, port, ready_path="/ready", env=env | QUIET))
             urls[name] = server.base_url
             headers = key_header if name == "key" else {}
-            info = _get_json(server.base_url + "/model", headers)
+            info = get_json(server.base_url + "/model", headers)
             scoring[name], served = str(info["scoring"]), str(info["model"])
             run_wrk(server.base_url + "/predict", "POST", single, 2, connections, work, headers)  # warm-up
         for r in range(rounds):
@@ -234,25 +166,11 @@ def run_bench(model: Path, output: Path, duration: int = 4, connections: int = 8
 QUIET = {"CHURN_ACCESS_LOG": "false", "CHURN_MODEL_URI": ""}
 
 
-def round_ratios(numerator: list[dict[str, float]], denominator: list[dict[str, float]]) -> list[float]:
-    return [round(n["requests_per_s"] / d["requests_per_s"], 3) for n, d in zip(numerator, denominator, strict=True)]
-
-
-def median_ratio(numerator: list[dict[str, float]], denominator: list[dict[str, float]]) -> float:
-    return round(float(np.median(round_ratios(numerator, denominator))), 3)
-
-
-def _get_json(url: str, headers: dict[str, str]) -> dict[str, Any]:
-    request = urllib.request.Request(url, headers=headers)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return dict(json.loads(response.read()))
-
-
 def health_under_batch_load(base_url: str, duration: int, workdir: Path) -> dict[str, Any]:
     """wrk posting 10,000-row batches back to back (2 connections) while another wrk probes /health (1 connection)."""
     body = batch_body(PROBE_BATCH_ROWS)
     script = workdir / "probe-batch.lua"
-    script.write_text(LUA.format(method="POST", body=f"wrk.body = [==[{body}]==]", headers=""), encoding="utf-8")
+    script.write_text(wrk_script("POST", body), encoding="utf-8")
     load = subprocess.Popen(
         pinned([wrk_path(), "-t1", "-c2", f"-d{duration}s", "--timeout", "10s", "-s", str(script),
                 base_url + "/predict/batch"], 1),

@@ -27,7 +27,8 @@ def build(name: ModelName, params: dict[str, Any], seed: int, n_jobs: int) -> An
         return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, random_state=seed, **params))
     if name == "random_forest":
         return RandomForestClassifier(random_state=seed, n_jobs=n_jobs, **params)
-    return XGBClassifier(random_state=seed, n_jobs=n_jobs, eval_metric="aucpr", **params)
+    # `params` may set its own n_jobs (params.yaml does: one thread is faster on a shared, loaded machine).
+    return XGBClassifier(**{"random_state": seed, "n_jobs": n_jobs, "eval_metric": "aucpr", **params})
 
 
 def matrix(frame: pl.DataFrame, features: list[str]) -> pd.DataFrame:

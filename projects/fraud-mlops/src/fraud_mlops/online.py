@@ -78,6 +78,7 @@ class SQLiteStore:
     CREATE INDEX IF NOT EXISTS tx_customer ON tx (customer, time_ns);
     CREATE INDEX IF NOT EXISTS tx_terminal ON tx (terminal, time_ns);
     CREATE INDEX IF NOT EXISTS tx_pair ON tx (customer, terminal, time_ns);
+    CREATE INDEX IF NOT EXISTS tx_time ON tx (time_ns);  -- MAX(time_ns) without a scan (was 90 ms at 355k rows)
     """
 
     def __init__(self, path: Path) -> None:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CollectorRegistry
 from prometheus_fastapi_instrumentator import Instrumentator, metrics
 from prometheus_fastapi_instrumentator.middleware import PrometheusInstrumentatorMiddleware
@@ -99,4 +100,5 @@ def instrument(
         instrumentations=instrumentator.instrumentations,
         registry=registry,
     )
-    instrumentator.expose(app, include_in_schema=True, tags=["ops"])
+    # Documented as what it returns, Prometheus' text format (schemathesis' ST105 caught application/json).
+    instrumentator.expose(app, include_in_schema=True, tags=["ops"], response_class=PlainTextResponse)
