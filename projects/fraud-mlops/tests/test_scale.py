@@ -14,11 +14,13 @@ from distributed import Client, LocalCluster
 from sklearn.metrics import average_precision_score
 
 from fraud_mlops import config as config_module
+from fraud_mlops.bench import update
 from fraud_mlops.features import FEATURE_SETS, FeatureSet, Windows, compute, compute_keyed, feature_names
 from fraud_mlops.models import matrix
 from fraud_mlops.scale import (
     PeakMemory,
     dask_features,
+    dask_markdown,
     dask_train,
     max_abs_difference,
     partitions_for,
@@ -129,3 +131,8 @@ def test_run_scale_reports_dask_against_single_machine(tmp_path: Path) -> None:
         assert report[engine]["metrics"]["transactions"] == report["test_rows"] > 0
         assert 0.5 < report[engine]["metrics"]["roc_auc"] <= 1
     assert (tmp_path / "scale_features").is_dir()
+    section = update(tmp_path / "bench.json", "dask", report)["dask"]
+    block = dask_markdown(section)
+    assert f"{report['dask']['metrics']['average_precision']:.4f}" in block
+    assert f"{report['single_machine']['peak_memory_gib']:.2f} GiB" in block
+    assert f"{report['transactions']:,} transactions" in block

@@ -20,7 +20,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -156,6 +156,8 @@ def dask_client(s: ScaleConfig, scheduler: str | None, local_directory: Path) ->
             yield client
         return
     local_directory.mkdir(parents=True, exist_ok=True)
+    # The scheduler runs in this process; its shuffle plugin logs every shuffle's start and end at WARNING.
+    logging.getLogger("distributed.shuffle._scheduler_plugin").setLevel(logging.ERROR)
     with (
         LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=s.workers, threads_per_worker=s.threads_per_worker, processes=s.processes,
@@ -243,7 +245,7 @@ def run_scale(
             "processes": s.processes if not scheduler else None,
         }
         with phases.time("dask_features_s", "Dask: features (shuffle by customer, by terminal) -> Parquet"):
-            log = dd.read_parquet(str(transactions))
+            log = dd.read_parquet(str(transactions), split_row_groups=True)  # one partition per row group
             featured_log = dask_features(log, fs, w, partitions)
             featured_log.to_parquet(str(features_dir), write_index=False, overwrite=True)  # type: ignore[no-untyped-call]
         featured = dd.read_parquet(str(features_dir))
@@ -304,3 +306,52 @@ def max_abs_difference(a: pl.DataFrame, b: pl.DataFrame, names: list[str]) -> fl
         raise ValueError("the runs scored different transactions")
     diffs = joined.select(pl.max_horizontal((pl.col(n) - pl.col(f"{n}_b")).abs().max() for n in names))
     return float(diffs.item())
+
+
+def dask_markdown(section: dict[str, Any]) -> str:
+    """The README's Dask block, from reports/bench.json's "dask" section."""
+    engines = {"dask": "dask", "single_machine": "single"}  # engine -> its prefix in phases_s
+    shown = [e for e in engines if e in section]
+    c, m, p = section["cluster"], section["machine"], section["phases_s"]
+    k = next(key for key in section["dask"]["metrics"] if key.startswith("card_precision_at_"))
+    title = {
+        "dask": f"Dask, {c['workers']} workers, {c['threads']} threads",
+        "single_machine": "one process",
+    }
+
+    def phase(name: str) -> Callable[[str], str]:
+        return lambda e: f"{p[f'{engines[e]}_{name}_s']:.0f} s"
+
+    def metric(name: str) -> Callable[[str], str]:
+        return lambda e: f"{section[e]['metrics'][name]:.4f}"
+
+    rows: list[tuple[str, Callable[[str], str]]] = [
+        ("features", phase("features")),
+        ("XGBoost training", phase("train")),
+        ("scoring the test week", phase("score")),
+        ("wall time", lambda e: f"{section[e]['wall_s']:.0f} s"),
+        ("peak memory (RSS, all processes)", lambda e: f"{section[e]['peak_memory_gib']:.2f} GiB"),
+        ("test-week AP", metric("average_precision")),
+        ("test-week ROC-AUC", metric("roc_auc")),
+        (f"card precision@{k.rsplit('_', 1)[1]}", metric(k)),
+    ]
+    lines = ["| | " + " | ".join(title[e] for e in shown) + " |", "|---" * (len(shown) + 1) + "|"]
+    lines += [f"| {name} | " + " | ".join(cell(e) for e in shown) + " |" for name, cell in rows]
+    sim = section.get("simulation")
+    source = (
+        f"simulated at {sim['factor']:g}x the handbook's size ({sim['customers']:,} customers, "
+        f"{sim['terminals']:,} terminals, {sim['days']} days)"
+        if sim
+        else section["source"]
+    )
+    diff = section.get("max_abs_feature_difference")
+    lines += [
+        "",
+        f"{section['transactions']:,} transactions, {source}; {section['partitions']} partitions per shuffle; "
+        f"{section['feature_set']} features ({section['features']}); {section['protocol']} "
+        f"({section['test_rows']:,} test rows)."
+        + (f" Largest feature difference between the engines on the test week: {diff:.1e}." if diff is not None else "")
+        + f" Memory limit per worker: {c['memory_limit_per_worker']}. {m['cpus']} CPUs, load average "
+        f"{m['load_average_1m']} at the end of the run (shared machine), {section['generated_at']}.",
+    ]
+    return "\n".join(lines)
