@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import joblib
 import polars as pl
 import pytest
+import xgboost
 from fastapi.testclient import TestClient
 
 from fraud_mlops.features import compute
@@ -37,10 +40,12 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-def make_client(tmp_path: Path, model: FraudModel, redis: str | None = None, key: str | None = KEY) -> TestClient:
+def make_client(
+    tmp_path: Path, model: FraudModel, redis: str | None = None, key: str | None = KEY, reasons: str = "blocked"
+) -> TestClient:
     settings = Settings(
         state_path=tmp_path / "online.sqlite", prediction_log=tmp_path / "predictions.jsonl", redis_url=redis,
-        api_key=key, access_log=False, model_path=tmp_path / "model.joblib",
+        api_key=key, access_log=False, model_path=tmp_path / "model.joblib", reasons=reasons,
     )  # fmt: skip
     tmp_path.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, tmp_path / "model.joblib")
@@ -146,3 +151,33 @@ def test_a_failed_reload_keeps_the_current_model(fraud_model: FraudModel, tmp_pa
         assert answer.status_code == 503 and "still serving test" in answer.text
         assert client.get("/model").json()["version"] == "test"
         assert client.get("/ready").status_code == 200
+
+
+def test_reasons_are_the_exact_contributions_of_a_block(
+    fraud_model: FraudModel, small_log: pl.DataFrame, tmp_path: Path
+) -> None:
+    row = small_log.sort(TIME).row(0, named=True)
+    names = fraud_model.features
+
+    def expected(features: dict[str, float]) -> list[tuple[str, float]]:
+        matrix = xgboost.DMatrix([[features[n] for n in names]], feature_names=names)
+        contributions = fraud_model.estimator.get_booster().predict(matrix, pred_contribs=True)[0][:-1]
+        top = sorted(zip(contributions, names, strict=True), reverse=True)[:3]
+        return [(name, float(c)) for c, name in top if c > 0]
+
+    def answer(threshold: float, reasons: str) -> dict[str, Any]:
+        model = replace(fraud_model, threshold=threshold)
+        with make_client(tmp_path / f"{threshold}-{reasons}", model, reasons=reasons) as client:
+            response = client.post("/predict", json=body(row))
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    allowed = answer(1.0, "blocked")
+    assert allowed["decision"] == "allow" and allowed["reasons"] == []  # default: only a block is explained
+    blocked = answer(0.0, "blocked")
+    assert blocked["decision"] == "block"
+    want = expected(blocked["features"])
+    assert want and [r["feature"] for r in blocked["reasons"]] == [name for name, _ in want]
+    assert [r["contribution"] for r in blocked["reasons"]] == pytest.approx([c for _, c in want], rel=1e-6)
+    explained = answer(1.0, "all")
+    assert explained["reasons"] == blocked["reasons"]
