@@ -19,6 +19,7 @@ from fraud_mlops.features import FEATURE_SETS, FeatureSet, Windows, compute, com
 from fraud_mlops.models import matrix
 from fraud_mlops.scale import (
     PeakMemory,
+    dask_client,
     dask_features,
     dask_markdown,
     dask_train,
@@ -86,6 +87,16 @@ def test_xgboost_dask_trains_a_working_model(client: Client, small_log: pl.DataF
     y = test[LABEL].to_numpy()
     # Scenario 1 (amount > 220) alone makes frauds easy to rank: a model that learned beats chance by far.
     assert average_precision_score(y, proba) > 3 * y.mean()
+
+
+def test_a_scheduler_address_connects_to_that_cluster(client: Client, tmp_path: Path) -> None:
+    """`--scheduler tcp://...`: no LocalCluster of our own, the given cluster's workers do the work."""
+    config = config_module.load(config_module.DEFAULT_PARAMS, "quick")
+    address = client.scheduler.address
+    with dask_client(config.scale, address, tmp_path / "dask-scratch") as other:
+        assert other.scheduler.address == address
+        assert set(other.scheduler_info()["workers"]) == set(client.scheduler_info()["workers"])
+    assert not (tmp_path / "dask-scratch").exists()
 
 
 def test_scaled_spec_multiplies_the_handbook_counts() -> None:
