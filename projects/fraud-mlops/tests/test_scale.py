@@ -15,10 +15,13 @@ from sklearn.metrics import average_precision_score
 
 from fraud_mlops import config as config_module
 from fraud_mlops.bench import update
+from fraud_mlops.data import TransactionsError
 from fraud_mlops.features import FEATURE_SETS, FeatureSet, Windows, compute, compute_keyed, feature_names
 from fraud_mlops.models import matrix
+from fraud_mlops.protocol import history_split
 from fraud_mlops.scale import (
     PeakMemory,
+    check_log,
     dask_client,
     dask_features,
     dask_markdown,
@@ -97,6 +100,25 @@ def test_a_scheduler_address_connects_to_that_cluster(client: Client, tmp_path: 
         assert other.scheduler.address == address
         assert set(other.scheduler_info()["workers"]) == set(client.scheduler_info()["workers"])
     assert not (tmp_path / "dask-scratch").exists()
+
+
+def test_a_log_that_cannot_serve_the_run_is_refused_before_the_cluster_starts(
+    small_log: pl.DataFrame, tmp_path: Path
+) -> None:
+    config = config_module.load(config_module.DEFAULT_PARAMS, "quick")
+    split = history_split(config.protocol)
+    unlabelled = tmp_path / "unlabelled.parquet"
+    small_log.drop(LABEL).write_parquet(unlabelled)
+    with pytest.raises(TransactionsError, match=r"missing column.*TX_FRAUD"):
+        check_log(unlabelled, split)
+    early = tmp_path / "early.parquet"
+    small_log.write_parquet(early)  # 60 days from 2018-04-01: the protocol's July/August weeks are not there
+    with pytest.raises(TransactionsError, match="the run needs train 2018-07"):
+        check_log(early, split)
+    not_parquet = tmp_path / "log.parquet"
+    not_parquet.write_text("TRANSACTION_ID,TX_DATETIME\n", encoding="utf-8")
+    with pytest.raises(TransactionsError, match="not a readable Parquet"):
+        check_log(not_parquet, split)
 
 
 def test_scaled_spec_multiplies_the_handbook_counts() -> None:

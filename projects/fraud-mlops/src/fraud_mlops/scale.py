@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +36,12 @@ from xgboost import XGBClassifier
 from xgboost.dask import DaskXGBClassifier
 
 from fraud_mlops.config import Config, ScaleConfig
+from fraud_mlops.data import TransactionsError
 from fraud_mlops.features import FeatureSet, Windows, calendar_features, compute, compute_keyed, feature_names
 from fraud_mlops.metrics import SCORE, fraud_metrics
 from fraud_mlops.models import matrix
 from fraud_mlops.protocol import Split, history_split, test_rows
-from fraud_mlops.schema import CUSTOMER, LABEL, TERMINAL, TIME, TX_ID
+from fraud_mlops.schema import AMOUNT, CUSTOMER, DAYS, LABEL, TERMINAL, TIME, TX_ID
 from fraud_mlops.simulate import SimulationSpec, simulate
 from mlshared.console import console
 
@@ -200,6 +201,32 @@ def _scored_metrics(model: XGBClassifier, test: pl.DataFrame, features: list[str
     return {key: round(v, 4) for key, v in fraud_metrics(test.with_columns(pl.Series(SCORE, proba)), k).items()}
 
 
+SCALE_COLUMNS = (TX_ID, TIME, CUSTOMER, TERMINAL, AMOUNT, DAYS, LABEL)
+
+
+def check_log(path: Path, split: Split) -> int:
+    """A cheap look (Parquet metadata and two columns) before the cluster starts: the columns the run needs and
+    dates that cover the protocol. Returns the number of rows."""
+    try:
+        scan = pl.scan_parquet(path)
+        schema = scan.collect_schema()
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise TransactionsError([f"it is not a readable Parquet file: {exc}"], str(path)) from exc
+    missing = [c for c in SCALE_COLUMNS if c not in schema]
+    if missing:
+        raise TransactionsError([f"missing column(s) {', '.join(missing)}"], str(path))
+    span = scan.select(pl.len(), pl.col(TIME).min().alias("first"), pl.col(TIME).max().alias("last")).collect()
+    rows, first, last = span.row(0)
+    if rows == 0 or first > pd.Timestamp(split.train_start) or last < pd.Timestamp(split.test_end - timedelta(1)):
+        raise TransactionsError(
+            [f"it covers {first}..{last}, the run needs {split.describe()}"],
+            str(path),
+            hint="Give a log that spans the protocol, or move it with --set protocol.history_start=... and "
+            "--set protocol.handbook.train_start=...",
+        )
+    return int(rows)
+
+
 @dataclass
 class ScaleResult:
     report: dict[str, Any]
@@ -230,7 +257,7 @@ def run_scale(
                 simulate(spec).write_parquet(transactions, row_group_size=s.partition_rows)
         report["simulation"] = {"factor": s.factor, "seed": s.seed, "customers": spec.customers,
                                 "terminals": spec.terminals, "days": spec.days}  # fmt: skip
-    rows = int(pl.scan_parquet(transactions).select(pl.len()).collect().item())
+    rows = check_log(transactions, split)
     partitions = partitions_for(rows, s.partition_rows)
     report |= {"transactions": rows, "partitions": partitions, "source": str(transactions)}
     console.print(f"{rows:,} transactions in {transactions}, {partitions} partitions per shuffle")
