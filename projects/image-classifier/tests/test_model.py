@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from image_classifier import model as model_module
+from image_classifier.checkpoint import TrainedModel
 from image_classifier.data import ImageData
 from image_classifier.images import open_file
 from image_classifier.model import (
@@ -85,7 +86,7 @@ def test_resnet_from_scratch_and_from_a_weights_file(tmp_path: Path) -> None:
     path = tmp_path / "resnet18.pth"
     torch.save(state, path)
     loaded = build("resnet18", str(path), 2, dropout=0.2)
-    assert torch.equal(loaded.conv1.weight, backbone.conv1.weight)
+    assert torch.equal(loaded.state_dict()["conv1.weight"], backbone.state_dict()["conv1.weight"])
     with pytest.raises(UserError, match="does not fit resnet50"):
         build("resnet50", str(path), 2)
     with pytest.raises(UserError, match="No weights file"):
@@ -109,3 +110,20 @@ def test_feature_extraction_trains_only_the_new_head() -> None:
     trainable = [p for p in model.parameters() if p.requires_grad]
     assert trainable == classifier_parameters(model)
     assert sum(p.numel() for p in trainable) == 1280 * 2 + 2
+
+
+def test_flip_averaging_is_mirror_invariant_and_survives_the_checkpoint(
+    trained: TrainedModel, real_data: ImageData, tmp_path: Path
+) -> None:
+    """With test-time flips an image and its mirror image get the same logits; without them they do not."""
+    assert trained.tta_flip  # the full profile's setting, which the small test model inherits
+    image = trained.tensor([open_file(real_data.test[0].path)])
+    batch = torch.cat([image, torch.flip(image, dims=[3])])  # the model's input and its mirror image
+    averaged = trained.logits(batch)
+    assert torch.allclose(averaged[0], averaged[1], atol=1e-5)
+    with torch.inference_mode():
+        plain = trained.model.eval()(batch)
+    assert not torch.allclose(plain[0], plain[1], atol=1e-3)
+    assert torch.allclose(averaged[0], plain.mean(0), atol=1e-5)
+    reloaded = TrainedModel.load(trained.save(tmp_path / "model.pt"))
+    assert reloaded.tta_flip and torch.allclose(reloaded.logits(batch), averaged, atol=1e-6)

@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 import yaml
@@ -16,6 +18,7 @@ from image_classifier.checkpoint import TrainedModel
 from image_classifier.cli import app
 from image_classifier.config import Config
 from image_classifier.data import load
+from image_classifier.images import open_file
 from image_classifier.train import _EarlyStopping, train
 from mlshared.paths import OUTPUT_ROOT_ENV, OutputDirs
 
@@ -39,6 +42,22 @@ def test_train_on_your_own_folder_through_the_cli(
     assert trained.metadata["data_dir"] == str(small_folder.resolve())
     report = json.loads((outputs.reports / "data_validation.json").read_text(encoding="utf-8"))
     assert len(report["excluded"]) == 4
+    # ... and registered it: the registry's pyfunc answers like the checkpoint, from image bytes alone.
+    import mlflow
+
+    from mlshared import tracking
+
+    tracking.configure_uri()
+    registered = mlflow.pyfunc.load_model(f"models:/image-classifier@{raw['tracking']['alias']}")
+    photos = sorted((small_folder / "ants").glob("*.jpg"))[:2] + sorted((small_folder / "bees").glob("*.jpg"))[:2]
+    photos = [p for p in photos if p.name not in ("truncated.jpg", "notes.jpg")]
+    answer = registered.predict(pd.DataFrame({"image": [p.read_bytes() for p in photos]}))
+    proba = trained.predict_proba([open_file(p) for p in photos])
+    assert list(answer["label"]) == [trained.classes[i] for i in proba.argmax(1)]
+    assert np.allclose(answer[["p_ants", "p_bees"]].to_numpy(), proba, atol=1e-5)
+    assert trained.metadata["mlflow_run_id"] == registered.metadata.run_id
+    with pytest.raises(Exception, match="not an image"):
+        registered.predict(pd.DataFrame({"image": [(small_folder / "bees" / "notes.jpg").read_bytes()]}))
 
 
 def test_a_missing_folder_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

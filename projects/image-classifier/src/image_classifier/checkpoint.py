@@ -17,7 +17,7 @@ from PIL import Image
 from torch import nn
 
 from image_classifier.config import Arch
-from image_classifier.model import build
+from image_classifier.model import build, inference_module
 from image_classifier.transforms import Preprocessing, eval_transform
 from mlshared.console import UserError
 
@@ -32,6 +32,7 @@ class TrainedModel:
     preprocessing: Preprocessing
     dropout: float
     metadata: dict[str, Any] = field(default_factory=dict)
+    tta_flip: bool = False  # checkpoints written before the option existed served without test-time flips
 
     def save(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -42,6 +43,7 @@ class TrainedModel:
                 "preprocessing": self.preprocessing.as_dict(),
                 "dropout": self.dropout,
                 "metadata": self.metadata,
+                "tta_flip": self.tta_flip,
                 "state_dict": self.model.state_dict(),
             },
             path,
@@ -70,16 +72,20 @@ class TrainedModel:
             Preprocessing.from_dict(saved["preprocessing"]),
             float(saved["dropout"]),
             dict(saved["metadata"]),
+            bool(saved.get("tta_flip", False)),
         )
 
     def tensor(self, images: list[Image.Image]) -> torch.Tensor:
         transform = eval_transform(self.preprocessing)
         return torch.stack([transform(image) for image in images])
 
+    def served(self) -> nn.Module:
+        """What inference runs (and ONNX exports): the model, averaged with its flipped view if `tta_flip`."""
+        return inference_module(self.model, self.tta_flip).eval()
+
     @torch.inference_mode()
     def logits(self, batch: torch.Tensor) -> torch.Tensor:
-        self.model.eval()
-        return self.model(batch)  # type: ignore[no-any-return]
+        return self.served()(batch)  # type: ignore[no-any-return]
 
     def predict_proba(self, images: list[Image.Image], batch_size: int = 32) -> npt.NDArray[np.float32]:
         chunks = [

@@ -33,6 +33,7 @@ class ModelConfig(StrictModel):
     weights: str = Field(description="imagenet | none | a path to a state dict")
     mode: Mode
     dropout: float = Field(ge=0, lt=1)
+    tta_flip: bool = Field(description="average the logits of each image and its mirror image at inference")
 
 
 class AugmentConfig(StrictModel):
@@ -54,6 +55,9 @@ class TrainConfig(StrictModel):
     feature_views: int = Field(ge=1, description="features mode: augmented views per training image")
     head_epochs: int = Field(ge=1, description="features mode: epochs of the head over the cached views")
     head_patience: int = Field(ge=1, description="features mode: early-stopping patience in head epochs")
+    average_views: bool = Field(
+        description="features mode: the head trains on each image's mean feature over its views, not on every view"
+    )
     augment: AugmentConfig
 
 

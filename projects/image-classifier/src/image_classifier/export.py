@@ -35,12 +35,12 @@ def export_onnx(trained: TrainedModel, path: Path) -> Path:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     size = trained.preprocessing.image_size
-    trained.model.eval()
+    served = trained.served()
     with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
         # The legacy exporter is chosen on purpose (see the module docstring); its deprecation notice is not news.
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
-            trained.model,
+            served,
             (torch.zeros(1, 3, size, size),),
             str(path),
             input_names=[INPUT],
@@ -54,6 +54,7 @@ def export_onnx(trained: TrainedModel, path: Path) -> Path:
         "classes": json.dumps(trained.classes),
         "preprocessing": json.dumps(trained.preprocessing.as_dict()),
         "arch": trained.arch,
+        "tta_flip": json.dumps(trained.tta_flip),
         "trained": json.dumps({k: v for k, v in trained.metadata.items() if k != "mlflow_run_id"}),
     }
     del model.metadata_props[:]

@@ -200,6 +200,24 @@ def train_mode(model: nn.Module, frozen_backbone: bool) -> None:
                 module.eval()
 
 
+class FlipAveraged(nn.Module):
+    """Horizontal-flip test-time augmentation: the mean of the logits of each image and of its mirror image.
+    A module (not a loop in the caller) so that the ONNX export serves exactly what PyTorch evaluates."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        logits = (self.model(images) + self.model(torch.flip(images, dims=[3]))) / 2
+        assert isinstance(logits, torch.Tensor)
+        return logits
+
+
+def inference_module(model: nn.Module, tta_flip: bool) -> nn.Module:
+    return FlipAveraged(model) if tta_flip else model
+
+
 def gradcam_layer(model: nn.Module) -> nn.Module:
     """The last convolutional stage: where Grad-CAM reads activations and gradients."""
     layer = getattr(model, "layer4")[-1] if _is_resnet(model) else getattr(model, "conv_head")  # noqa: B009

@@ -23,7 +23,8 @@ SCRATCH_FILE = "from_scratch.json"
 
 def scratch_config(config: Config) -> Config:
     raw = config.model_dump()
-    raw["model"].update(arch=config.scratch.arch, weights="none", mode="finetune")
+    # The plain network, without test-time flips: the baseline measures what pretraining is worth.
+    raw["model"].update(arch=config.scratch.arch, weights="none", mode="finetune", tta_flip=False)
     raw["train"].update(
         epochs=config.scratch.epochs, lr=config.scratch.lr, backbone_lr_factor=1.0, image_size=config.scratch.image_size
     )

@@ -156,11 +156,15 @@ def train(
             "image_size": size,
             "train_seconds": round(seconds, 1),
             "seed": config.seed,
+            "tta_flip": config.model.tta_flip,
         },
+        config.model.tta_flip,
     )
-    run_id = _track(config, profile, trained, history, run_name) if track else None
-    trained.metadata["mlflow_run_id"] = run_id
-    model_path = trained.save(outputs.models / MODEL_FILE)
+    model_path = outputs.models / MODEL_FILE
+    run_id = _track(config, profile, trained, history, run_name, model_path, data) if track else None
+    if run_id is None:
+        trained.metadata["mlflow_run_id"] = None
+        trained.save(model_path)
     (outputs.work / HISTORY_FILE).write_text(json.dumps(history, indent=2) + "\n", encoding="utf-8")
     console.print(f"[green]Saved[/] {model_path} (best epoch {best_epoch}, {seconds:.0f} s)")
     return TrainResult(trained, model_path, history, best_epoch, seconds, run_id)
@@ -252,9 +256,11 @@ def _fit_all(
 
 @torch.inference_mode()
 def extract_features(
-    model: nn.Module, dataset: ImageDataset, views: int, description: str
+    model: nn.Module, dataset: ImageDataset, views: int, description: str, flip_average: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pooled backbone features of `views` passes over `dataset` (each pass draws new augmentations)."""
+    """Pooled backbone features of `views` passes over `dataset` (each pass draws new augmentations), view after
+    view. `flip_average`: the mean of each image's features and its mirror image's, which through a linear head
+    gives exactly the logits of `model.FlipAveraged` (test-time flips)."""
     model.eval()
     feats, labels = [], []
     batches = loader(dataset, 32)
@@ -262,7 +268,10 @@ def extract_features(
         task = progress.add_task(description, total=views * len(batches))
         for _ in range(views):
             for images, targets in batches:
-                feats.append(features(model, images))
+                pooled = features(model, images)
+                if flip_average:
+                    pooled = (pooled + features(model, torch.flip(images, dims=[3]))) / 2
+                feats.append(pooled)
                 labels.append(targets)
                 progress.advance(task)
     return torch.cat(feats), torch.cat(labels)
@@ -272,14 +281,23 @@ def _fit_head(model: nn.Module, config: Config, data: ImageData, prep: Preproces
     """Feature extraction. The backbone is frozen (batch-norm statistics too), so its output for a given
     augmented image never changes: it runs once per augmented view (`feature_views` views of each training
     image, one clean pass of the validation split) and the head trains on the cached features. Same
-    gradients as running the frozen backbone every epoch on those views, at a fraction of the cost."""
+    gradients as running the frozen backbone every epoch on those views, at a fraction of the cost.
+    With `average_views` each image's views are averaged into one row (a linear probe on augmentation-averaged
+    features; docs/experiments.md, block 1). The validation split is scored as served (test-time flips
+    included when `model.tta_flip`)."""
     train_set = ImageDataset(data.train, train_transform(prep, config.train.augment), cache_short_side=prep.resize)
     val_set = ImageDataset(data.validation, eval_transform(prep), cache_short_side=prep.resize)
     start = time.perf_counter()
-    x_train, y_train = extract_features(model, train_set, config.train.feature_views, "Backbone features (train views)")
-    x_val, y_val = extract_features(model, val_set, 1, "Backbone features (validation)")
+    views = config.train.feature_views
+    x_train, y_train = extract_features(model, train_set, views, "Backbone features (train views)")
+    if config.train.average_views:
+        x_train, y_train = x_train.reshape(views, len(train_set), -1).mean(0), y_train[: len(train_set)]
+    x_val, y_val = extract_features(
+        model, val_set, 1, "Backbone features (validation)", flip_average=config.model.tta_flip
+    )
     console.print(
-        f"  backbone features: {len(x_train)} augmented training views, {len(x_val)} validation images "
+        f"  backbone features: {views} augmented views of {len(train_set)} training images"
+        f"{' (averaged per image)' if config.train.average_views else ''}, {len(x_val)} validation images "
         f"({time.perf_counter() - start:.0f} s)"
     )
     epochs = config.train.head_epochs
@@ -327,8 +345,20 @@ def _fit_head(model: nn.Module, config: Config, data: ImageData, prep: Preproces
     return stopper.result(history)
 
 
-def _track(config: Config, profile: str, trained: TrainedModel, history: list[dict[str, float]], run_name: str) -> str:
+def _track(
+    config: Config,
+    profile: str,
+    trained: TrainedModel,
+    history: list[dict[str, float]],
+    run_name: str,
+    model_path: Path,
+    data: ImageData,
+) -> str:
+    """Log params, the learning curve and the model, saving the checkpoint (which records the run id) on the
+    way, and register the model as `tracking.registered_model@tracking.alias`."""
     import mlflow
+
+    from image_classifier.mlflow_model import log_classifier
 
     with tracking.tracked_run(
         config.tracking.experiment,
@@ -341,4 +371,16 @@ def _track(config: Config, profile: str, trained: TrainedModel, history: list[di
         tracking.log_metrics(
             {"best_epoch": trained.metadata["best_epoch"], "train_seconds": trained.metadata["train_seconds"]}
         )
+        trained.metadata["mlflow_run_id"] = str(run.info.run_id)
+        trained.save(model_path)
+        with console.status("Logging and registering the model in MLflow"):
+            registered = log_classifier(
+                model_path,
+                trained.classes,
+                data.train[0].path.read_bytes(),
+                config.tracking.registered_model,
+                config.tracking.alias,
+            )
+        if registered:
+            console.print(f"Registered {registered.alias_uri} (version {registered.version})")
         return str(run.info.run_id)
