@@ -45,7 +45,7 @@ def config() -> Config:
 
 @pytest.fixture(scope="session")
 def minilm(config: Config) -> Embeddings:
-    return embeddings(config.embeddings.model, config.embeddings.batch_size)
+    return embeddings(config.embeddings.model, config.embeddings.batch_size, config.embeddings.threads)
 
 
 def write_docs(folder: Path, docs: dict[str, str] = DOCS) -> Path:

@@ -19,16 +19,16 @@ def test_answer_is_a_cited_sentence_from_the_right_document(system: RagSystem) -
 
 
 def test_low_confidence_abstains(system: RagSystem) -> None:
-    strict = ExtractiveAnswerer(system.retriever, min_confidence=0.99)
+    strict = ExtractiveAnswerer(system.retriever, 2, min_confidence=0.99)
     answer = strict.answer("What is the capital of Australia?")
     assert answer.abstained and answer.text == NOT_FOUND and not answer.citations
     assert answer.hits  # the passages that were not good enough are still shown
-    lenient = ExtractiveAnswerer(system.retriever, min_confidence=0.0)
+    lenient = ExtractiveAnswerer(system.retriever, 2, min_confidence=0.0)
     assert not lenient.answer("What is the capital of Australia?").abstained
 
 
 def test_an_off_topic_question_scores_lower_than_an_answerable_one(system: RagSystem) -> None:
-    answerer = ExtractiveAnswerer(system.retriever)
+    answerer = ExtractiveAnswerer(system.retriever, 2, 0.0)
     assert (
         answerer.answer("What is the capital of Australia?").confidence
         < answerer.answer("When was Nikola Tesla born?").confidence

@@ -10,8 +10,10 @@ import pytest
 from langchain_core.embeddings import Embeddings
 
 from mlshared.console import UserError
+from rag_qa.answer import ExtractiveAnswerer
 from rag_qa.config import Config
 from rag_qa.documents import load_file, load_folder, split
+from rag_qa.retrieval import HybridRetriever
 from rag_qa.store import Index
 
 
@@ -66,7 +68,8 @@ def test_chunks_are_numbered_per_source_and_respect_the_size(
 
 def _index(config: Config, folder: Path, index: Index) -> dict[str, int]:
     chunks = split(load_folder(folder).documents, config.splitter.chunk_size, config.splitter.chunk_overlap)
-    return dict(index.ingest(chunks, cleanup="full"))
+    result = index.ingest(chunks, cleanup="full")
+    return {key: int(value) for key, value in result.items()}  # type: ignore[call-overload]
 
 
 def test_reingest_embeds_only_changes_and_removes_deleted_documents(
@@ -85,10 +88,27 @@ def test_reingest_embeds_only_changes_and_removes_deleted_documents(
         (corpus / "rhine.md").write_text("# Rhine\n\nThe Rhine is 1,233 km long.", encoding="utf-8")
         (corpus / "tesla.md").unlink()
         third = _index(config, corpus, index)
-        assert counting.embedded == ["# Rhine\n\nThe Rhine is 1,233 km long."]  # only the changed file
+        # only the changed file: its chunk, then its sentences (for the reranker and the answerer)
+        assert counting.embedded == ["# Rhine\n\nThe Rhine is 1,233 km long.", "# Rhine", "The Rhine is 1,233 km long."]
         assert third["num_added"] == 1 and third["num_deleted"] == 2  # old Rhine chunk + the deleted file
         assert index.sources() == ["notes/oxygen.txt", "rhine.md"]
         assert "1,233 km" in next(c.text for c in index.chunks() if c.source == "rhine.md")
+    finally:
+        index.close()
+
+
+def test_sentence_vectors_are_embedded_at_ingest_not_at_query_time(
+    config: Config, counting: Any, corpus: Path, tmp_path: Path
+) -> None:
+    index = Index(tmp_path / "index", "test", counting)
+    try:
+        _index(config, corpus, index)
+        counting.embedded.clear()
+        retriever = HybridRetriever(index, config.retrieval.model_copy(update={"rerank": True}))
+        hits = retriever.search("Who discovered oxygen?", k=3).hits
+        answer = ExtractiveAnswerer(retriever, 2, 0.0).answer("Who discovered oxygen?")
+        assert hits and "Priestley" in answer.text
+        assert counting.embedded == []  # only the question was embedded (embed_query is not counted)
     finally:
         index.close()
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from rag_qa.documents import sentences
 from rag_qa.pipeline import RagSystem
-from rag_qa.retrieval import BM25Index, HybridRetriever, sentences
+from rag_qa.retrieval import BM25Index, HybridRetriever
 
 
 def test_each_question_finds_its_document(system: RagSystem) -> None:
@@ -22,8 +23,8 @@ def test_fused_score_rewards_agreement(system: RagSystem) -> None:
     hits = plain.search("Which cities lie on the Rhine?", k=3).hits
     top = hits[0]
     assert top.bm25_rank == 1 and top.dense_rank == 1
-    c = system.config.retrieval.rrf_k
-    assert top.score == 2 / (c + 1)
+    c, w = system.config.retrieval.rrf_k, system.config.retrieval.weights
+    assert top.score == w["bm25"] / (c + 1) + w["dense"] / (c + 1)
     assert all(h.score <= top.score for h in hits)
 
 
@@ -38,14 +39,15 @@ def test_rerank_adds_a_sentence_level_vote(system: RagSystem) -> None:
     retriever = HybridRetriever(system.index, config)
     hits = retriever.search("Who discovered oxygen?", k=3).hits
     assert hits[0].chunk.source == "notes/oxygen.txt"
-    assert hits[0].score > 2 / (config.rrf_k + 1)  # three votes, not two
+    two_votes = (config.weights["bm25"] + config.weights["dense"]) / (config.rrf_k + 1)
+    assert hits[0].score > two_votes  # three votes, not two
 
 
 def test_bm25_without_matching_terms_returns_nothing() -> None:
-    bm25 = BM25Index(["the river flows north", "oxygen is an element"], "english")
+    bm25 = BM25Index(["the river flows north", "oxygen is an element"], "english", k1=1.2, b=0.75)
     assert bm25.search("zebra quantum", k=2) == []
     assert bm25.search("rivers", k=2)[0][0] == 0  # the stemmer maps rivers -> river
-    assert BM25Index([], None).search("anything", k=3) == []
+    assert BM25Index([], None, k1=1.2, b=0.75).search("anything", k=3) == []
 
 
 def test_sentences_split_prose_and_markdown() -> None:

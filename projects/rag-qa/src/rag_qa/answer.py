@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rag_qa.abstention import AbstentionModel, features
 from rag_qa.retrieval import Hit, HybridRetriever, Vector
 
 NOT_FOUND = "Not in the documents: no passage supports an answer with enough confidence."
@@ -48,6 +49,8 @@ class Answer:
     sentences: list[str] = field(default_factory=list)  # the answer's sentences, each from a cited chunk
     hits: list[Hit] = field(default_factory=list)
     mode: str = "extractive"
+    evidence: list[float] = field(default_factory=list)  # abstention.FEATURES, what the abstention model reads
+    unanswerable_probability: float | None = None  # None when no abstention model is loaded
 
 
 def normalize(text: str) -> str:
@@ -95,10 +98,20 @@ class ScoredSentence:
 
 
 class ExtractiveAnswerer:
-    def __init__(self, retriever: HybridRetriever, max_sentences: int = 2, min_confidence: float = 0.0) -> None:
+    """Abstains when the abstention model (if given) says the question is likely unanswerable, else when the
+    best sentence's score is below `min_confidence`."""
+
+    def __init__(
+        self,
+        retriever: HybridRetriever,
+        max_sentences: int,
+        min_confidence: float,
+        abstention: AbstentionModel | None = None,
+    ) -> None:
         self.retriever = retriever
         self.max_sentences = max_sentences
         self.min_confidence = min_confidence
+        self.abstention = abstention
 
     def score_sentences(self, question: str, vector: Vector, hits: Sequence[Hit]) -> list[ScoredSentence]:
         scored = []
@@ -120,8 +133,9 @@ class ExtractiveAnswerer:
 
     def answer_from_hits(self, question: str, vector: Vector, hits: list[Hit]) -> Answer:
         scored = self.score_sentences(question, vector, hits)
+        evidence = features(question, scored, hits)
         if not scored:
-            return Answer(question, NOT_FOUND, abstained=True, confidence=0.0, hits=hits)
+            return Answer(question, NOT_FOUND, abstained=True, confidence=0.0, hits=hits, evidence=evidence)
         confidence = scored[0].score
         chosen = scored[: self.max_sentences]
         # A second sentence only when it is nearly as good as the first: otherwise it dilutes the answer.
@@ -131,7 +145,11 @@ class ExtractiveAnswerer:
             citations.setdefault(
                 s.hit.chunk_id, Citation(s.hit.chunk_id, s.hit.chunk.source, s.hit.chunk.text, s.hit.score)
             )
-        abstained = confidence < self.min_confidence
+        probability = None
+        if self.abstention is not None:
+            abstained, probability = self.abstention.abstains(evidence)
+        else:
+            abstained = confidence < self.min_confidence
         text = NOT_FOUND if abstained else " ".join(f"{s.text} [{s.hit.chunk_id}]" for s in chosen)
         return Answer(
             question,
@@ -141,4 +159,6 @@ class ExtractiveAnswerer:
             citations=[] if abstained else list(citations.values()),
             sentences=[] if abstained else [s.text for s in chosen],
             hits=hits,
+            evidence=evidence,
+            unanswerable_probability=probability,
         )

@@ -16,7 +16,7 @@ from mlshared.paths import OutputDirs
 from rag_qa import config as config_module
 from rag_qa.answer import Answer
 from rag_qa.documents import SUPPORTED_SUFFIXES
-from rag_qa.pipeline import EMPTY_INDEX_HINT, RagSystem
+from rag_qa.pipeline import EMPTY_INDEX_HINT, RagSystem, load_abstention
 from rag_qa.store import default_index_dir
 
 PROFILE_ENV = "RAG_PROFILE"
@@ -25,7 +25,8 @@ PROFILE_ENV = "RAG_PROFILE"
 @st.cache_resource
 def system(index_dir: str, profile: str) -> RagSystem:
     """One open index per app process (embedded Qdrant allows one client per folder)."""
-    return RagSystem(config_module.load(config_module.DEFAULT_PARAMS, profile), Path(index_dir))
+    config = config_module.load(config_module.DEFAULT_PARAMS, profile)
+    return RagSystem(config, Path(index_dir), load_abstention(profile))
 
 
 def highlight(text: str, sentences: list[str]) -> str:
@@ -41,7 +42,10 @@ def show_answer(answer: Answer) -> None:
         st.warning(answer.text)
     else:
         st.success(answer.text)
-    st.caption(f"Confidence {answer.confidence:.3f} · mode {answer.mode}")
+    risk = (
+        "" if answer.unanswerable_probability is None else f" · P(unanswerable) {answer.unanswerable_probability:.2f}"
+    )
+    st.caption(f"Confidence {answer.confidence:.3f}{risk} · mode {answer.mode}")
     cited = {c.chunk_id for c in answer.citations}
     st.subheader("Source passages")
     for hit in answer.hits:

@@ -1,4 +1,4 @@
-"""`rag-qa` command line: ingest, evaluate, ask, app, screenshot, run."""
+"""`rag-qa` command line: ingest (= train), evaluate, bench, ask, predict, serve, app, screenshot, run."""
 
 from __future__ import annotations
 
@@ -135,6 +135,25 @@ def evaluate(
 
 @app.command()
 @friendly_errors
+def bench(
+    chunks: Annotated[
+        int | None, typer.Option("--chunks", min=100, help="Size of the large index; default: bench.chunks.")
+    ] = None,
+    queries: Annotated[int | None, typer.Option("--queries", min=2, help="Queries timed per index.")] = None,
+    profile: ProfileOpt = "full",
+    params: ParamsOpt = config_module.DEFAULT_PARAMS,
+    overrides: OverridesOpt = None,
+) -> None:
+    """Retrieval latency p50/p95 per stage on the SQuAD index and on a large index of real text (SQuAD +
+    SST-2 sentences); writes reports/bench.json. The large index is built once (slow) and reused."""
+    from rag_qa.bench import run_bench
+
+    config = config_module.load(params, profile, overrides)
+    run_bench(config, _outputs(profile), chunks or config.bench.chunks, queries or config.bench.queries)
+
+
+@app.command()
+@friendly_errors
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in quotes.")],
     source: Annotated[
@@ -242,12 +261,25 @@ def screenshot(
     console.print(f"[green]Wrote[/] {output}")
 
 
+def readme_blocks(reports: Path) -> dict[str, str]:
+    """The README's latency table, from the last `rag-qa bench` (reports/bench.json)."""
+    import json
+
+    from rag_qa.bench import bench_markdown
+
+    bench_file = reports / "bench.json"
+    if not bench_file.is_file():
+        return {}
+    return {"bench": bench_markdown(json.loads(bench_file.read_text(encoding="utf-8")))}
+
+
 PROJECT = ProjectSpec(
     name="rag-qa",
     title="RAG question answering with citations and abstention (LangChain, Qdrant, bm25s, Streamlit)",
     root=config_module.PROJECT_ROOT,
     app=app,
     pipeline=(("ingest",), ("evaluate",)),
+    readme_blocks=readme_blocks,
 )
 PROJECT.add_run_command(config_module.DEFAULT_PARAMS)
 

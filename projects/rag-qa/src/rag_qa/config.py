@@ -22,6 +22,7 @@ class CorpusConfig(StrictModel):
 class EmbeddingsConfig(StrictModel):
     model: str
     batch_size: int = Field(ge=1)
+    threads: int | None = Field(ge=1)
 
 
 class SplitterConfig(StrictModel):
@@ -34,12 +35,19 @@ class StoreConfig(StrictModel):
     url: str | None
 
 
+class BM25Config(StrictModel):
+    k1: float = Field(gt=0)
+    b: float = Field(ge=0, le=1)
+
+
 class RetrievalConfig(StrictModel):
     k: int = Field(ge=1)
     candidates: int = Field(ge=1)
     rrf_k: int = Field(ge=1)
     weights: dict[str, float]
     stemmer: str | None
+    bm25: BM25Config
+    title_field: bool
     rerank: bool
 
 
@@ -56,6 +64,11 @@ class EvaluateConfig(StrictModel):
     recall_at: list[int]
 
 
+class BenchConfig(StrictModel):
+    chunks: int = Field(ge=1)
+    queries: int = Field(ge=2)
+
+
 class Config(StrictModel):
     """Every value comes from params.yaml (no code defaults to contradict it)."""
 
@@ -67,6 +80,7 @@ class Config(StrictModel):
     retrieval: RetrievalConfig
     answer: AnswerConfig
     evaluate: EvaluateConfig
+    bench: BenchConfig
     tracking: TrackingConfig
 
 

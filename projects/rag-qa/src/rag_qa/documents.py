@@ -7,6 +7,7 @@ answer cites). PDF chunks also carry the `page`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,3 +119,11 @@ def split(documents: Iterable[Document], chunk_size: int, chunk_overlap: int) ->
             piece.metadata = {**piece.metadata, "chunk": n, "chunk_id": f"{source}#{n}"}
             chunks.append(piece)
     return chunks
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])|\n{2,}")
+
+
+def sentences(text: str) -> list[str]:
+    """Sentence split good enough for English prose and Markdown: punctuation + capital, or a blank line."""
+    return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]

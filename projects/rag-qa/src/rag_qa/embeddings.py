@@ -83,8 +83,9 @@ def resolve_model(model: str) -> str:
 
 
 @cache
-def embeddings(model: str = DEFAULT, batch_size: int = 64) -> Embeddings:
+def embeddings(model: str = DEFAULT, batch_size: int = 64, threads: int | None = None) -> Embeddings:
     """One embedding model per process (loading takes seconds); vectors are unit-length for cosine search.
+    `threads` sets torch's intra-op threads for the process (`embeddings.threads`; None leaves torch's default).
 
     `langchain-huggingface` is the integration to use; where it cannot be installed (its releases cap
     huggingface-hub below 2, and this workspace pins 2.x) the same class from `langchain-community`,
@@ -100,6 +101,11 @@ def embeddings(model: str = DEFAULT, batch_size: int = 64) -> Embeddings:
         from langchain_community.embeddings import HuggingFaceEmbeddings
 
     from transformers.utils import logging as transformers_logging
+
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
 
     transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     with warnings.catch_warnings():

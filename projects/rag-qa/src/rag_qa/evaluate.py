@@ -13,6 +13,7 @@ on the calibration articles' questions, and precision/recall are reported on the
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import time
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ from mlshared import tracking
 from mlshared.console import console, track
 from mlshared.paths import OutputDirs
 from mlshared.reports import MetricsReport, PrimaryMetric, ResultsTable, fmt, git_commit, write_report
+from rag_qa import abstention as abstention_model
 from rag_qa import figures
 from rag_qa.answer import ExtractiveAnswerer, normalize, supported, token_f1
 from rag_qa.config import Config
@@ -39,6 +41,7 @@ from rag_qa.store import Index
 SCOPING = "issue 15 scoping run on the same 1,383 paragraphs (BM25 0.897, MiniLM dense 0.862, RRF 0.927)"
 LATENCY_SAMPLE = 300
 CURVE_K = 20
+CURVE_RECALLS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
 
 
 @dataclass
@@ -78,7 +81,9 @@ def squad_index_dir(work: Path, path: Path, max_articles: int | None) -> Path:
 
 def build_squad_index(config: Config, squad: SquadSet, directory: Path) -> Index:
     chunks = split(squad.paragraphs, config.splitter.chunk_size, config.splitter.chunk_overlap)
-    index = Index(directory, "squad", embeddings(config.embeddings.model, config.embeddings.batch_size))
+    index = Index(
+        directory, "squad", embeddings(config.embeddings.model, config.embeddings.batch_size, config.embeddings.threads)
+    )
     with console.status(f"Indexing {len(squad.paragraphs)} paragraphs ({len(chunks)} chunks)"):
         result = index.ingest(chunks, cleanup="full")
     console.print(
@@ -144,6 +149,7 @@ def _evaluate(
     config: Config, profile: str, outputs: OutputDirs, squad: SquadSet, index: Index, source_file: Path
 ) -> MetricsReport:
     retriever = HybridRetriever(index, config.retrieval)
+    # No abstention model while measuring: the one fitted below from these answers' evidence replaces it.
     answerer = ExtractiveAnswerer(retriever, config.answer.max_sentences, config.answer.min_confidence)
     questions = squad.questions
     with console.status(f"Embedding {len(questions)} questions"):
@@ -154,6 +160,7 @@ def _evaluate(
     base = HybridRetriever(index, config.retrieval.model_copy(update={"rerank": False}))
     fused, reranked, bm25, dense = [], [], [], []
     confidence: list[float] = []
+    evidence: list[list[float]] = []
     answer_rows: list[dict[str, float]] = []
     for q, vector in zip(track(questions, "Retrieving and answering"), vectors, strict=True):
         plain = base.search_vector(q.text, vector, k=config.retrieval.candidates)
@@ -165,13 +172,14 @@ def _evaluate(
         dense.append(gold_rank(distinct_sources(hits, "dense_rank"), q.gold_source))
         answer = answerer.answer_from_hits(q.text, vector, hits[:k_answer])
         confidence.append(answer.confidence)
+        evidence.append(answer.evidence)
         if not q.impossible:
             answer_rows.append(_answer_quality(q, answer.sentences, [c.text for c in answer.citations]))
     answerable = np.array([not q.impossible for q in questions])
     ranks = Rankings(*(np.asarray(r)[answerable] for r in (fused, reranked, bm25, dense)))
     retrieval = _retrieval_metrics(ranks, config.evaluate.recall_at)
     latency = _latency(retriever, [q.text for q in questions], config.seed)
-    abstention = _abstention(config, squad, np.asarray(confidence), outputs)
+    abstention = _abstention(config, squad, np.asarray(confidence), np.asarray(evidence), outputs)
     answers = {key: float(np.mean([row[key] for row in answer_rows])) for key in answer_rows[0]} if answer_rows else {}
     curve_path = figures.recall_curve(
         {name: getattr(ranks, name) for name in ("bm25", "dense", "fused", "reranked")},
@@ -255,24 +263,79 @@ def _latency(retriever: HybridRetriever, questions: list[str], seed: int) -> dic
 
 
 def _abstention(
-    config: Config, squad: SquadSet, confidence: npt.NDArray[np.float64], outputs: OutputDirs
+    config: Config,
+    squad: SquadSet,
+    confidence: npt.NDArray[np.float64],
+    evidence: npt.NDArray[np.float64],
+    outputs: OutputDirs,
 ) -> dict[str, Any]:
+    """Fit the abstention model on the calibration articles, pick its threshold there, test it on the rest;
+    the best sentence's score alone (the fallback signal) is calibrated and reported beside it."""
+    from sklearn.metrics import roc_auc_score
+
     calibration, test = split_articles(squad.articles, config.evaluate.calibration_fraction, config.seed)
     impossible = np.array([q.impossible for q in squad.questions])
     in_cal = np.array([q.article in calibration for q in squad.questions])
     target = config.evaluate.target_precision
-    threshold = calibrate(confidence[in_cal], impossible[in_cal], target)
-    tested = abstention_scores(confidence[~in_cal], impossible[~in_cal], threshold)
-    figures.abstention_curve(confidence[~in_cal], impossible[~in_cal], threshold, outputs.figures / "abstention.png")
+    model = abstention_model.fit(evidence[in_cal], impossible[in_cal], config.seed)
+    risk = model.probability(evidence)  # abstain when risk >= threshold, i.e. when -risk < -threshold
+    cut = calibrate(-risk[in_cal], impossible[in_cal], target)
+    model = dataclasses.replace(
+        model,
+        threshold=-cut,
+        target_precision=target,
+        fitted_on=f"{len(calibration)} calibration articles of {source_label(config)}",
+    )
+    model_path = model.save(outputs.models / abstention_model.FILE_NAME)
+    baseline_cut = calibrate(confidence[in_cal], impossible[in_cal], target)
+    figures.abstention_curve(
+        {"abstention model": risk[~in_cal], "best sentence score (baseline)": -confidence[~in_cal]},
+        impossible[~in_cal],
+        float(-cut),
+        outputs.figures / "abstention.png",
+    )
+    held_out = impossible[~in_cal]
     return {
-        "threshold": threshold,
+        "signal": "logistic regression over abstention.FEATURES, fitted on the calibration articles",
+        "model_file": model_path.name,
+        "threshold": model.threshold,
         "target_precision": target,
         "calibration_articles": len(calibration),
         "test_articles": len(test),
-        "calibration": abstention_scores(confidence[in_cal], impossible[in_cal], threshold),
-        "test": tested,
-        "base_rate_unanswerable": float(impossible[~in_cal].mean()) if (~in_cal).any() else None,
+        "calibration": abstention_scores(-risk[in_cal], impossible[in_cal], cut),
+        "test": abstention_scores(-risk[~in_cal], held_out, cut),
+        "test_curve": precision_at_recalls(risk[~in_cal], held_out, CURVE_RECALLS),
+        "test_roc_auc": float(roc_auc_score(held_out, risk[~in_cal])) if 0 < held_out.sum() < held_out.size else None,
+        "baseline": {
+            "signal": "best sentence score below a threshold",
+            "threshold": baseline_cut,
+            "test": abstention_scores(confidence[~in_cal], held_out, baseline_cut),
+            "test_curve": precision_at_recalls(-confidence[~in_cal], held_out, CURVE_RECALLS),
+            "test_roc_auc": float(roc_auc_score(held_out, -confidence[~in_cal]))
+            if 0 < held_out.sum() < held_out.size
+            else None,
+        },
+        "base_rate_unanswerable": float(held_out.mean()) if (~in_cal).any() else None,
     }
+
+
+def precision_at_recalls(
+    risk: npt.NDArray[np.float64], unanswerable: npt.NDArray[np.bool_], recalls: Sequence[float]
+) -> dict[str, float | None]:
+    """Abstention precision when abstaining on the riskiest questions until each recall is reached."""
+    total = int(unanswerable.sum())
+    if not total:
+        return {f"{r:g}": None for r in recalls}
+    found = np.cumsum(unanswerable[np.argsort(-risk, kind="stable")])
+    out: dict[str, float | None] = {}
+    for r in recalls:
+        n = int(np.searchsorted(found, r * total)) + 1
+        out[f"{r:g}"] = float(found[min(n, len(found)) - 1] / min(n, len(found)))
+    return out
+
+
+def source_label(config: Config) -> str:
+    return str(config.evaluate.squad) if config.evaluate.squad else "SQuAD v2.0 dev"
 
 
 def _table(
@@ -290,15 +353,20 @@ def _table(
             ("Hybrid + sentence-level rerank", "reranked"),
         )
     ]
-    test = abstention["test"]
+    test, baseline = abstention["test"], abstention["baseline"]
     caption = (
         "Extractive answers (answerable questions): gold answer inside the answer "
         f"{fmt(answers.get('gold_in_answer'))}, "
         f"token F1 {fmt(answers.get('token_f1'))}, exact match {fmt(answers.get('exact_match'))}, "
-        f"faithfulness {fmt(answers.get('faithfulness'))}. Abstention on held-out articles at threshold "
-        f"{abstention['threshold']:.3f}: precision {fmt(test['precision'])}, recall {fmt(test['recall'])} "
-        f"(target precision {abstention['target_precision']}). Retrieval latency p50 {latency['p50']:.1f} ms, "
-        f"p95 {latency['p95']:.1f} ms."
+        f"faithfulness {fmt(answers.get('faithfulness'))}. Abstention on the {abstention['test_articles']} held-out "
+        f"articles (base rate {fmt(abstention['base_rate_unanswerable'])}): the abstention model at "
+        f"P(unanswerable) >= {abstention['threshold']:.3f} (calibrated for precision "
+        f"{abstention['target_precision']}) has precision {fmt(test['precision'])}, recall {fmt(test['recall'])}, "
+        f"ROC AUC {fmt(abstention['test_roc_auc'])}; precision at recall 0.05 / 0.1 / 0.2: "
+        + " / ".join(fmt(abstention["test_curve"][r]) for r in ("0.05", "0.1", "0.2"))
+        + f" (best-sentence-score baseline: ROC AUC {fmt(baseline['test_roc_auc'])}, "
+        + " / ".join(fmt(baseline["test_curve"][r]) for r in ("0.05", "0.1", "0.2"))
+        + f"). Retrieval latency p50 {latency['p50']:.1f} ms, p95 {latency['p95']:.1f} ms."
     )
     return ResultsTable(columns=["retriever", "recall@1", "recall@5", "recall@20", "MRR"], rows=rows, caption=caption)
 

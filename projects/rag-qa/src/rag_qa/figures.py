@@ -27,14 +27,18 @@ def recall_curve(ranks: dict[str, npt.NDArray[np.int_]], max_k: int, path: Path)
 
 
 def abstention_curve(
-    confidence: npt.NDArray[np.float64], impossible: npt.NDArray[np.bool_], threshold: float, path: Path
+    risks: dict[str, npt.NDArray[np.float64]], impossible: npt.NDArray[np.bool_], threshold: float, path: Path
 ) -> Path:
+    """Precision/recall of abstaining on unanswerable questions, one curve per signal (higher = abstain);
+    the star is the first signal at its calibrated threshold."""
     import matplotlib.pyplot as plt
     from sklearn.metrics import PrecisionRecallDisplay
 
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
-    PrecisionRecallDisplay.from_predictions(impossible, -confidence, ax=ax, name="abstain when confidence is low")
-    abstain = confidence < threshold
+    for name, risk in risks.items():
+        PrecisionRecallDisplay.from_predictions(impossible, risk, ax=ax, name=name)
+    first = next(iter(risks.values()))
+    abstain = first >= threshold
     if abstain.any() and impossible.any():
         precision = float(np.mean(impossible[abstain]))
         recall = float(np.sum(abstain & impossible) / np.sum(impossible))

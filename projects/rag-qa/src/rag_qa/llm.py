@@ -22,7 +22,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from rag_qa.answer import NOT_FOUND, Answer, Citation, supported
-from rag_qa.retrieval import Hit, sentences
+from rag_qa.documents import sentences
+from rag_qa.retrieval import Hit
 
 BASE_URL_ENV = "RAG_LLM_BASE_URL"
 MODEL_ENV = "RAG_LLM_MODEL"

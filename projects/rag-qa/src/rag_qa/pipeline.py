@@ -10,6 +10,9 @@ from langchain_core.indexing import IndexingResult
 
 from mlshared.console import UserError
 from mlshared.paths import OutputDirs, find_workspace_root
+from rag_qa import config as config_module
+from rag_qa.abstention import FILE_NAME as ABSTENTION_FILE
+from rag_qa.abstention import AbstentionModel
 from rag_qa.answer import Answer, ExtractiveAnswerer
 from rag_qa.config import Config
 from rag_qa.documents import LoadedCorpus, load_file, load_folder, split
@@ -19,6 +22,12 @@ from rag_qa.retrieval import HybridRetriever
 from rag_qa.store import Cleanup, Index, default_index_dir
 
 EMPTY_INDEX_HINT = "Run `rag-qa ingest` (this repository's docs) or `rag-qa ingest FOLDER`, or upload files in the app."
+
+
+def load_abstention(profile: str) -> AbstentionModel | None:
+    """The abstention model `rag-qa evaluate --profile PROFILE` fitted (models/abstention.json), if any."""
+    outputs = OutputDirs.for_project("rag-qa", config_module.PROJECT_ROOT, profile)
+    return AbstentionModel.load(outputs.models / ABSTENTION_FILE)
 
 
 @dataclass
@@ -32,12 +41,13 @@ class IngestSummary:
 class RagSystem:
     """One index, its hybrid retriever (rebuilt after every change to the index) and the answerers."""
 
-    def __init__(self, config: Config, index_dir: Path) -> None:
+    def __init__(self, config: Config, index_dir: Path, abstention: AbstentionModel | None = None) -> None:
         self.config = config
+        self.abstention = abstention
         self.index = Index(
             index_dir,
             config.store.collection,
-            embeddings(config.embeddings.model, config.embeddings.batch_size),
+            embeddings(config.embeddings.model, config.embeddings.batch_size, config.embeddings.threads),
             config.store.url,
         )
         self._retriever: HybridRetriever | None = None
@@ -46,7 +56,12 @@ class RagSystem:
 
     @classmethod
     def for_profile(cls, config: Config, outputs: OutputDirs, index_dir: Path | None = None) -> RagSystem:
-        return cls(config, index_dir or default_index_dir(outputs.models))
+        """The profile's index and the abstention model `rag-qa evaluate` fitted for it (when there is one)."""
+        return cls(
+            config,
+            index_dir or default_index_dir(outputs.models),
+            AbstentionModel.load(outputs.models / ABSTENTION_FILE),
+        )
 
     @property
     def retriever(self) -> HybridRetriever:
@@ -93,7 +108,7 @@ class RagSystem:
         if self.llm is not None:
             return self.llm.answer_from_hits(question, self.retriever.search(question, k, sources).hits)
         answerer = ExtractiveAnswerer(
-            self.retriever, self.config.answer.max_sentences, self.config.answer.min_confidence
+            self.retriever, self.config.answer.max_sentences, self.config.answer.min_confidence, self.abstention
         )
         return answerer.answer(question, k, sources)
 

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rag_qa.config import RetrievalConfig
+from rag_qa.documents import sentences
 from rag_qa.store import Index, StoredChunk
 
 Vector = npt.NDArray[np.float32]
@@ -46,15 +47,17 @@ class Retrieval:
     query: str
     hits: list[Hit] = field(default_factory=list)
     seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage (embed, dense, bm25, fuse, rerank)
 
 
 class BM25Index:
-    """bm25s over the chunk texts, with optional Snowball stemming (PyStemmer) and English stopwords."""
+    """bm25s over the chunk texts, with optional Snowball stemming (PyStemmer) and English stopwords;
+    k1 and b come from params.yaml (tuned on the calibration half of SQuAD's articles)."""
 
-    def __init__(self, texts: Sequence[str], stemmer: str | None) -> None:
+    def __init__(self, texts: Sequence[str], stemmer: str | None, k1: float, b: float) -> None:
         self.stemmer = _stemmer(stemmer)
         self.size = len(texts)
-        self.model = bm25s.BM25()
+        self.model = bm25s.BM25(k1=k1, b=b)
         if texts:
             self.model.index(self._tokenize(texts), show_progress=False)
 
@@ -82,12 +85,29 @@ def _stemmer(language: str | None) -> object | None:
     return stemmer
 
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])|\n{2,}")
+_NAME_SEPARATORS = re.compile(r"[/\\_\-.#]+")
 
 
-def sentences(text: str) -> list[str]:
-    """Sentence split good enough for English prose and Markdown: punctuation + capital, or a blank line."""
-    return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
+def source_words(source: str) -> str:
+    """The words of a source name (`projects/churn-api/README.md` -> `projects churn api README`,
+    `Super_Bowl_50/003` -> `Super Bowl 50 003`): a title field for BM25, since a chunk often leaves
+    its topic implicit ("It was founded in 1851") while the file or article name states it."""
+    stem = source.rsplit(".", 1)[0] if "/" not in source.rsplit(".", 1)[-1] else source
+    return " ".join(part for part in _NAME_SEPARATORS.split(stem) if part)
+
+
+class _Clock:
+    """Seconds between laps, written into `stages` when there is one."""
+
+    def __init__(self, stages: dict[str, float] | None) -> None:
+        self.stages = stages
+        self.last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        if self.stages is not None:
+            self.stages[name] = now - self.last
+        self.last = now
 
 
 class HybridRetriever:
@@ -99,8 +119,14 @@ class HybridRetriever:
         self.version = index.version
         self.chunks = index.chunks()
         self.position = {chunk.point_id: i for i, chunk in enumerate(self.chunks)}
-        self.bm25 = BM25Index([c.text for c in self.chunks], config.stemmer)
-        self._sentences: dict[int, tuple[list[str], Vector]] = {}
+        texts = [f"{source_words(c.source)}\n{c.text}" if config.title_field else c.text for c in self.chunks]
+        self.bm25 = BM25Index(texts, config.stemmer, config.bm25.k1, config.bm25.b)
+        # Sentence vectors were embedded at ingest (store.SentenceStore); any chunk without them (an index
+        # written by an older version) is embedded on first use and cached here.
+        stored = index.sentences.load({c.point_id for c in self.chunks})
+        self._sentences: dict[int, tuple[list[str], Vector]] = {
+            self.position[point_id]: entry for point_id, entry in stored.items()
+        }
 
     @property
     def empty(self) -> bool:
@@ -115,26 +141,38 @@ class HybridRetriever:
     def search(self, query: str, k: int | None = None, sources: Sequence[str] | None = None) -> Retrieval:
         start = time.perf_counter()
         vector = np.asarray(self.index.embeddings.embed_query(query), dtype=np.float32)
-        hits = self.search_vector(query, vector, k, sources)
-        return Retrieval(query, hits, time.perf_counter() - start)
+        stages = {"embed": time.perf_counter() - start}
+        hits = self.search_vector(query, vector, k, sources, stages)
+        return Retrieval(query, hits, time.perf_counter() - start, stages)
 
     def search_vector(
-        self, query: str, vector: Vector, k: int | None = None, sources: Sequence[str] | None = None
+        self,
+        query: str,
+        vector: Vector,
+        k: int | None = None,
+        sources: Sequence[str] | None = None,
+        stages: dict[str, float] | None = None,
     ) -> list[Hit]:
-        """Fused ranking for a query whose embedding is already known (the evaluation batches them)."""
+        """Fused ranking for a query whose embedding is already known (the evaluation batches them);
+        `stages` (when given) receives the seconds each step took (what `rag-qa bench` reports)."""
         k = k or self.config.k
         if self.empty:
             return []
+        clock = _Clock(stages)
         n = self.config.candidates
         dense = self._dense(vector, n, sources)
+        clock.lap("dense")
         mask = None
         if sources:
             wanted = set(sources)
             mask = np.array([c.source in wanted for c in self.chunks], dtype=np.float32)
         lexical = self.bm25.search(query, n, mask)
+        clock.lap("bm25")
         hits = self._fuse(lexical, dense)
+        clock.lap("fuse")
         if self.config.rerank:
             hits = self.rerank(query, vector, hits)
+            clock.lap("rerank")
         return hits[:k]
 
     def _dense(self, vector: Vector, n: int, sources: Sequence[str] | None) -> list[tuple[int, float]]:

@@ -23,7 +23,7 @@ from mlshared.paths import OutputDirs
 from mlshared.service import ServiceSettings, build_app, loaded_model, protected_router, run_blocking
 from rag_qa import config as config_module
 from rag_qa.answer import Answer
-from rag_qa.pipeline import RagSystem
+from rag_qa.pipeline import RagSystem, load_abstention
 from rag_qa.store import default_index_dir
 
 INGEST_HINT = "Ingest documents first: `rag-qa ingest` or POST /ingest."
@@ -143,7 +143,8 @@ def create_app(settings: Settings | None = None, system: RagSystem | None = None
     settings = settings or Settings()
 
     def load() -> RagSystem:
-        return RagSystem(config_module.load(settings.params, settings.profile), settings.index_path())
+        config = config_module.load(settings.params, settings.profile)
+        return RagSystem(config, settings.index_path(), load_abstention(settings.profile))
 
     return build_app(
         settings,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 import threading
 import uuid
 from collections.abc import Sequence
@@ -19,13 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.indexing import IndexingResult, RecordManager, index
 
 from mlshared.console import UserError
+from rag_qa.documents import sentences as split_sentences
 
 if TYPE_CHECKING:
+    import numpy.typing as npt
     from qdrant_client import QdrantClient
 
 URL_ENV = "RAG_QDRANT_URL"
@@ -65,8 +69,46 @@ class StoredChunk:
         return Document(page_content=self.text, metadata=self.metadata, id=self.point_id)
 
 
+class SentenceStore:
+    """Each chunk's sentences and their unit vectors, embedded at ingest so that the first question on a fresh
+    process does not embed hundreds of sentences (the reranker and the answerer read them; cold, a query
+    cost seconds). SQLite beside the record manager, keyed by the chunk's point id, which is a content
+    hash: an entry never goes stale, and `full` ingests prune the ids that left the index."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db = sqlite3.connect(path, check_same_thread=False)
+        self.db.execute("CREATE TABLE IF NOT EXISTS sentences (point_id TEXT PRIMARY KEY, texts TEXT, vectors BLOB)")
+
+    def ids(self) -> set[str]:
+        return {row[0] for row in self.db.execute("SELECT point_id FROM sentences")}
+
+    def put(self, rows: Sequence[tuple[str, list[str], npt.NDArray[np.float32]]]) -> None:
+        self.db.executemany(
+            "INSERT OR REPLACE INTO sentences VALUES (?, ?, ?)",
+            [(pid, json.dumps(texts), np.asarray(v, dtype=np.float32).tobytes()) for pid, texts, v in rows],
+        )
+        self.db.commit()
+
+    def prune(self, keep: set[str]) -> None:
+        gone = self.ids() - keep
+        self.db.executemany("DELETE FROM sentences WHERE point_id = ?", [(pid,) for pid in gone])
+        self.db.commit()
+
+    def load(self, wanted: set[str]) -> dict[str, tuple[list[str], npt.NDArray[np.float32]]]:
+        found = {}
+        for pid, texts, blob in self.db.execute("SELECT point_id, texts, vectors FROM sentences"):
+            if pid in wanted:
+                items = json.loads(texts)
+                found[pid] = (items, np.frombuffer(blob, dtype=np.float32).reshape(len(items), -1))
+        return found
+
+    def close(self) -> None:
+        self.db.close()
+
+
 class Index:
-    """One collection: vectors in Qdrant, content hashes in the record manager."""
+    """One collection: vectors in Qdrant, content hashes in the record manager, sentence vectors beside."""
 
     def __init__(self, directory: Path, collection: str, embeddings: Embeddings, url: str | None = None) -> None:
         from langchain_qdrant import QdrantVectorStore
@@ -80,6 +122,7 @@ class Index:
         self._ensure_collection()
         self.vectors = QdrantVectorStore(client=self.client, collection_name=collection, embedding=embeddings)
         self.records = _record_manager(directory, collection, self.url)
+        self.sentences = SentenceStore(directory / f"sentences-{collection}.sqlite")
         self.version = 0  # bumped by every ingest that changed something; retrievers rebuild on change
         self.lock = threading.Lock()
 
@@ -120,9 +163,37 @@ class Index:
                 source_id_key="source",
                 key_encoder=content_key,
             )
-            if result["num_added"] or result["num_updated"] or result["num_deleted"]:
+            changed = self._embed_sentences(chunks, prune=cleanup == "full")
+            if result["num_added"] or result["num_updated"] or result["num_deleted"] or changed:
                 self.version += 1
             return result
+
+    def _embed_sentences(self, chunks: Sequence[Document], prune: bool) -> bool:
+        """Sentence vectors for the chunks that have none yet; a one-sentence chunk reuses its chunk vector."""
+        if prune:
+            self.sentences.prune({c.point_id for c in self.chunks()})
+        have = self.sentences.ids()
+        todo = {content_key(c): c.page_content for c in chunks}
+        todo = {pid: text for pid, text in todo.items() if pid not in have}
+        if not todo:
+            return False
+        pieces = {pid: split_sentences(text) or [text] for pid, text in todo.items()}
+        single = [pid for pid, p in pieces.items() if len(p) == 1]
+        rows: list[tuple[str, list[str], npt.NDArray[np.float32]]] = []
+        for batch in range(0, len(single), SCROLL_BATCH):
+            points = self.client.retrieve(self.collection, single[batch : batch + SCROLL_BATCH], with_vectors=True)
+            rows += [(str(p.id), pieces[str(p.id)], np.asarray([p.vector], dtype=np.float32)) for p in points]
+        done = {pid for pid, _, _ in rows}
+        multi = [pid for pid in pieces if pid not in done]
+        flat = [sentence for pid in multi for sentence in pieces[pid]]
+        if flat:
+            vectors = np.asarray(self.embeddings.embed_documents(flat), dtype=np.float32)
+            offset = 0
+            for pid in multi:
+                rows.append((pid, pieces[pid], vectors[offset : offset + len(pieces[pid])]))
+                offset += len(pieces[pid])
+        self.sentences.put(rows)
+        return True
 
     def count(self) -> int:
         return int(self.client.count(self.collection, exact=True).count)
@@ -151,6 +222,7 @@ class Index:
 
     def close(self) -> None:
         self.client.close()
+        self.sentences.close()
 
 
 def _record_manager(directory: Path, collection: str, url: str | None) -> RecordManager:
