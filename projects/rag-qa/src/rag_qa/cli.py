@@ -99,7 +99,9 @@ def predict(
             answer = system.ask(question)
             rows.append(json.dumps({
                 "question": question, "answer": answer.text, "abstained": answer.abstained,
-                "confidence": round(answer.confidence, 4), "citations": [c.chunk_id for c in answer.citations],
+                "confidence": round(answer.confidence, 4),
+                "unanswerable_probability": answer.unanswerable_probability,
+                "citations": [c.chunk_id for c in answer.citations],
             }))  # fmt: skip
     finally:
         system.close()
@@ -175,7 +177,8 @@ def ask(
     finally:
         system.close()
     verdict = "[bold yellow]Abstained[/]" if answer.abstained else "[bold green]Answer[/]"
-    console.print(f"{verdict} (confidence {answer.confidence:.3f}, {answer.mode})")
+    risk = "" if answer.unanswerable_probability is None else f", P(unanswerable) {answer.unanswerable_probability:.2f}"
+    console.print(f"{verdict} (confidence {answer.confidence:.3f}{risk}, {answer.mode})")
     print(answer.text)
     table = Table("chunk", "fused", "BM25 rank", "dense rank", "cosine", title="Retrieved passages")
     cited = {c.chunk_id for c in answer.citations}

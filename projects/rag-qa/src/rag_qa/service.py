@@ -60,6 +60,9 @@ class AskResponse(BaseModel):
     answer: str
     abstained: bool
     confidence: float
+    unanswerable_probability: float | None = Field(
+        None, description="The abstention model's P(unanswerable); null when no model was fitted (`rag-qa evaluate`)."
+    )
     mode: str
     citations: list[str]
     passages: list[Passage]
@@ -94,7 +97,8 @@ def to_response(answer: Answer) -> AskResponse:
         for h in answer.hits
     ]  # fmt: skip
     return AskResponse(
-        answer=answer.text, abstained=answer.abstained, confidence=answer.confidence, mode=answer.mode,
+        answer=answer.text, abstained=answer.abstained, confidence=answer.confidence,
+        unanswerable_probability=answer.unanswerable_probability, mode=answer.mode,
         citations=sorted(cited), passages=passages,
     )  # fmt: skip
 
