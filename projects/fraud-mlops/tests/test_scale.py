@@ -158,7 +158,9 @@ def test_run_scale_reports_dask_against_single_machine(tmp_path: Path) -> None:
     report = run_scale(config, tmp_path).report
     assert report["transactions"] > 50_000
     assert report["cluster"]["workers"] == config.scale.workers
-    assert report["max_abs_feature_difference"] <= 1e-9
+    assert report["max_abs_feature_difference"] <= 1e-9  # the single process also saw only the history it needs
+    assert report["top_k"] == round(config.protocol.top_k * 0.05)  # card precision@k: k grows with the log
+    assert f"card_precision_at_{report['top_k']}" in report["dask"]["metrics"]
     for engine in ("dask", "single_machine"):
         assert report[engine]["peak_memory_gib"] > 0
         assert report[engine]["metrics"]["transactions"] == report["test_rows"] > 0
