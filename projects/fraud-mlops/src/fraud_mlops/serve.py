@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 from starlette.exceptions import HTTPException
 
+from fraud_mlops.compiled import CompiledTrees, compile_booster
 from fraud_mlops.models import FraudModel
 from fraud_mlops.online import OnlineFeatures, Tx, open_store, to_ns
 from mlshared.service import ServiceSettings, build_app, get_service, loaded_model, protected_router, responses
@@ -45,6 +46,10 @@ class Settings(ServiceSettings):
     redis_url: str | None = Field(None, description="Online state in Redis (redis://host:6379/0); else SQLite.")
     state_path: Path = Field(Path("state/online.sqlite"), description="SQLite online state.")
     prediction_log: Path = Field(Path("state/predictions.jsonl"), description="One JSON line per prediction.")
+    scoring: Literal["auto", "xgboost"] = Field(
+        "auto",
+        description="auto: an XGBoost model's trees compiled to numpy arrays when possible; xgboost: its own call.",
+    )
     reasons: Literal["blocked", "all"] = Field(
         "blocked", description="Which answers carry the top reasons (exact TreeSHAP): blocked transactions, or all."
     )
@@ -136,23 +141,30 @@ class Served:
     Why not `FraudModel.score`: on one row its fixed costs dominate (measured on this shared two-core machine
     at load 12, per request: a polars frame -> pandas 12 ms, `predict_proba` with XGBoost's two threads 55 ms,
     with one thread 2.4 ms). So an XGBoost model scores a numpy row with one thread through `inplace_predict`
-    (the call `predict_proba` makes, so the probability is the same), and other estimators get a one-row
-    pandas frame with their feature names."""
+    (the call `predict_proba` makes, so the probability is the same), or, with `scoring="auto"`, through the
+    booster's trees compiled into numpy arrays (`compiled.py`: 0.3 ms against 1.5 ms a row at load 8, equal
+    to 3e-7); other estimators get a one-row pandas frame with their feature names."""
 
     model: FraudModel
     version: str
+    scoring: Literal["auto", "xgboost"] = "auto"
     booster: Any = field(init=False, default=None)
+    compiled: CompiledTrees | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         get_booster = getattr(self.model.estimator, "get_booster", None)
         if get_booster is not None:
             self.booster = get_booster()
             self.booster.set_param({"nthread": 1})  # one row: threads cost more than they save
+            if self.scoring == "auto":
+                self.compiled = compile_booster(self.booster)  # None: XGBoost's own call
 
     def row(self, features: dict[str, float]) -> npt.NDArray[np.float64]:
         return np.array([[features[name] for name in self.model.features]], dtype=np.float64)
 
     def probability(self, row: npt.NDArray[np.float64]) -> float:
+        if self.compiled is not None:
+            return self.compiled.probability(row[0])
         if self.booster is not None:
             return float(self.booster.inplace_predict(row)[0])
         frame = pd.DataFrame(row, columns=self.model.features)
@@ -179,11 +191,11 @@ def load_served(settings: Settings) -> Served:
         from mlshared.artifacts import load_model_file
 
         model = load_model_file(settings.model_path, FraudModel, "fraud-mlops", "FRAUD_MODEL_PATH")
-        return Served(model, f"file:{settings.model_path.name}")
+        return Served(model, f"file:{settings.model_path.name}", settings.scoring)
     from fraud_mlops.registry import load
 
     model, version = load(settings.registered_model, settings.model_alias)
-    return Served(model, f"{settings.registered_model}/{version}")
+    return Served(model, f"{settings.registered_model}/{version}", settings.scoring)
 
 
 Model = Annotated[Served, Depends(loaded_model)]
