@@ -192,6 +192,7 @@ def evaluate(
             "arch": trained.arch,
             "weights": meta.get("weights"),
             "mode": meta.get("mode"),
+            "tta_flip": trained.tta_flip,
             "image_size": trained.preprocessing.image_size,
             "best_epoch": meta.get("best_epoch"),
             "epochs_run": meta.get("epochs_run"),
@@ -230,6 +231,10 @@ def evaluate(
     return report
 
 
+def _tta(model: dict[str, Any]) -> str:
+    return ", flip TTA" if model.get("tta_flip") else ""
+
+
 def _numeric(metrics: dict[str, Any]) -> dict[str, Any]:
     return {k: metrics[k] for k in ("test_accuracy", "test_accuracy_ci", "log_loss", "ece", "per_class")}
 
@@ -237,7 +242,7 @@ def _numeric(metrics: dict[str, Any]) -> dict[str, Any]:
 def _table(metrics: dict[str, Any], trained: TrainedModel) -> ResultsTable:
     ci = metrics["test_accuracy_ci"]
     model = metrics["model"]
-    ours = f"**{trained.arch}, ImageNet weights, {model['mode']}** ({model['image_size']} px, this repo)"
+    ours = f"**{trained.arch}, ImageNet weights, {model['mode']}** ({model['image_size']} px{_tta(model)}, this repo)"
     rows = [
         [ours, f"**{fmt(metrics['test_accuracy'])}**", f"{fmt(ci['low'], 3)}-{fmt(ci['high'], 3)}",
          str(metrics["test_errors"]), fmt(metrics["ece"], 3), "validation split carved from train"],
@@ -274,8 +279,9 @@ def render_details(reports: Path) -> str:
     report = read_report(reports / "metrics.json")
     m = report.metrics
     model = m["model"]
+    name = f"{model['arch']}, ImageNet weights, {model['mode']} ({model['image_size']} px{_tta(model)})"
     rows = [
-        [f"{model['arch']}, ImageNet weights, {model['mode']} ({model['image_size']} px)", fmt(m["test_accuracy"]),
+        [name, fmt(m["test_accuracy"]),
          f"{fmt(m['test_accuracy_ci']['low'], 3)}-{fmt(m['test_accuracy_ci']['high'], 3)}", fmt(m["ece"], 3),
          f"{model['train_seconds']:.0f} s", "this repo; early stopping on a split of train"],
     ]  # fmt: skip
