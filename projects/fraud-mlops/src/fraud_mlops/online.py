@@ -265,8 +265,8 @@ class OnlineFeatures:
         """The extended set (a superset of the handbook's) for `tx`, given everything that arrived before it."""
         t = tx.time_ns
         longest = max(*w.customer, *w.ratio)
-        history = [*self.store.customer_history(tx.customer, t - longest * NS_PER_DAY), (t, tx.amount)]
-        history = [(s, a) for s, a in history if s <= t]
+        stored = self.store.customer_history(tx.customer, t - longest * NS_PER_DAY)
+        history = [(s, a) for s, a in [*stored, (t, tx.amount)] if s <= t]
         out: dict[str, float] = {AMOUNT: float(tx.amount)}
         out["TX_DURING_WEEKEND"] = float(tx.time.weekday() >= 5)
         out["TX_DURING_NIGHT"] = float(tx.time.hour <= 6)
@@ -281,7 +281,14 @@ class OnlineFeatures:
             out[f"CUSTOMER_ID_AVG_AMOUNT_{d}DAY_WINDOW"] = means[d]
         for d in w.ratio:
             out[f"CUSTOMER_ID_AMOUNT_RATIO_{d}DAY"] = tx.amount / means[d] if means[d] > 0 else 1.0
-        previous = self.store.last_customer_ns(tx.customer)
+        # The newest stored transaction is the last of `stored` (time-ordered); when the window holds none, a gap
+        # longer than the window reads as the cap anyway unless the window is shorter than the cap: one read saved.
+        if stored:
+            previous: int | None = stored[-1][0]
+        elif longest * 86_400 >= SINCE_CAP_S:
+            previous = None
+        else:
+            previous = self.store.last_customer_ns(tx.customer)
         gap = SINCE_CAP_S if previous is None else (t - previous) / 1e9
         out["CUSTOMER_ID_LOG_SECONDS_SINCE_PREV_TX"] = math.log1p(min(max(gap, 0.0), SINCE_CAP_S))
         pair = self.store.pair_history(tx.customer, tx.terminal, t - w.pair * NS_PER_DAY)
