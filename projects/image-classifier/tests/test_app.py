@@ -32,6 +32,7 @@ def _upload(at: AppTest, files: list[tuple[str, bytes, str]]) -> AppTest:
 def test_first_screen_invites_an_upload(app: AppTest) -> None:
     assert any("Upload images or pick examples" in i.value for i in app.info)
     assert any("Try the examples" in s.value for s in app.subheader)
+    assert any("its mirror image" in c.value for c in app.caption)  # the model's test-time flips are stated
 
 
 def test_uploaded_photos_get_a_class_and_a_gradcam(app: AppTest, hymenoptera: Path) -> None:

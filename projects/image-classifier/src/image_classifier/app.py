@@ -93,9 +93,10 @@ def main() -> None:
         st.info(error.hint or "Train a model with `image-classifier train`.")
         return
     meta = trained.metadata
+    flips = "; probabilities average each image and its mirror image" if trained.tta_flip else ""
     st.caption(
         f"{trained.arch} ({meta.get('weights')} weights, {meta.get('mode')}), classes: {', '.join(trained.classes)}; "
-        f"input {trained.preprocessing.image_size} px. Grad-CAM shows where the last convolutional stage looked."
+        f"input {trained.preprocessing.image_size} px{flips}. Grad-CAM shows where the last convolutional stage looked."
     )
     top_k = len(trained.classes) if len(trained.classes) <= 2 else st.slider("Top classes", 1, len(trained.classes), 3)
     uploads = st.file_uploader(
