@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from langchain_core.documents import Document
 
-from rag_qa.bench import STAGES, bench_corpus, bench_markdown, sst2_sentences
+from rag_qa.bench import STAGES, bench_corpus, bench_markdown, previous_build, sst2_sentences
 from rag_qa.config import Config
 
 
@@ -37,3 +40,12 @@ def test_markdown_table_names_every_stage_and_the_load() -> None:
     text = bench_markdown(report)
     assert text.count("| c | 1,000 | 10.0 | 20.0 |") == 2
     assert "(loaded)" in text and "already built" in text and "100,000" in text
+
+
+def test_a_rerun_keeps_the_build_rate_of_the_run_that_embedded(tmp_path: Path) -> None:
+    path = tmp_path / "bench.json"
+    assert previous_build(path, 10) == {}
+    build = {"embedded_now": 9, "seconds": 3.0, "chunks_per_s": 3.0}
+    path.write_text(json.dumps({"generated": "t0", "large": {"chunks": 10, "build": build}}), encoding="utf-8")
+    assert previous_build(path, 10) == {"first_build": {**build, "generated": "t0"}}
+    assert previous_build(path, 11) == {}  # another size: another index

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rag_qa.documents import sentences
 from rag_qa.pipeline import RagSystem
-from rag_qa.retrieval import BM25Index, HybridRetriever
+from rag_qa.retrieval import BM25Index, HybridRetriever, source_words
 
 
 def test_each_question_finds_its_document(system: RagSystem) -> None:
@@ -72,3 +72,21 @@ def test_an_empty_index_has_no_hits(system: RagSystem, tmp_path: object) -> None
         assert empty.retriever.search("anything").hits == []
     finally:
         empty.close()
+
+
+def test_source_words_make_a_title_field() -> None:
+    assert source_words("projects/churn-api/README.md") == "projects churn api README"
+    assert source_words("Super_Bowl_50/003") == "Super Bowl 50 003"
+    texts = ["It was completed in 1889 and is 330 metres tall.", "The river flows north to the sea."]
+    sources = ["landmarks/Eiffel_Tower.md", "rivers/rhine.md"]
+    plain = BM25Index(texts, "english", k1=1.2, b=0.9)
+    titled = BM25Index([f"{source_words(s)}\n{t}" for s, t in zip(sources, texts, strict=True)], "english", 1.2, 0.9)
+    assert plain.search("Eiffel Tower height", k=2) == []  # the passage never names its topic
+    assert titled.search("Eiffel Tower height", k=2)[0][0] == 0  # its source name does
+
+
+def test_the_retriever_indexes_source_names_when_the_title_field_is_on(system: RagSystem) -> None:
+    assert system.config.retrieval.title_field  # params.yaml turns it on
+    # "notes/oxygen.txt" -> "notes oxygen": the word "notes" occurs only in a source name
+    position = system.retriever.bm25.search("notes", k=3)[0][0]
+    assert system.retriever.chunks[position].source == "notes/oxygen.txt"
