@@ -171,3 +171,6 @@ def test_run_scale_reports_dask_against_single_machine(tmp_path: Path) -> None:
     assert f"{report['dask']['metrics']['average_precision']:.4f}" in block
     assert f"{report['single_machine']['peak_memory_gib']:.2f} GiB" in block
     assert f"{report['transactions']:,} transactions" in block
+    single = report["single_machine"]
+    assert single["rows"] < report["transactions"]  # the history the protocol sees, not the whole log
+    assert f"from {single['history_from']} on ({single['rows']:,} rows" in block

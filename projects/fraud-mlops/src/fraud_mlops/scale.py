@@ -324,6 +324,7 @@ def _single_machine(
             seen = (pl.col(TIME) >= since) & (pl.col(TIME) < pd.Timestamp(split.test_end))
             log = pl.scan_parquet(transactions).select(SCALE_COLUMNS).filter(seen).collect()
             featured = compute(log, config.features.set, w)
+            rows = log.height
             del log
         with phases.time("single_train_s", "Single machine: XGBClassifier"):
             train = featured.filter((pl.col(TIME) >= split.train_start) & (pl.col(TIME) < split.train_end))
@@ -338,7 +339,8 @@ def _single_machine(
     wall = sum(v for k, v in phases.seconds.items() if k.startswith("single_"))
     console.print(f"Single machine: AP {metrics['average_precision']:.4f}, ROC-AUC {metrics['roc_auc']:.4f}, "
                   f"peak memory {memory.peak_gib:.2f} GiB")  # fmt: skip
-    return {"wall_s": round(wall, 1), "peak_memory_gib": memory.peak_gib, "metrics": metrics}, test
+    summary = {"wall_s": round(wall, 1), "peak_memory_gib": memory.peak_gib, "metrics": metrics, "rows": rows}
+    return summary | {"history_from": str(since.date())}, test
 
 
 def max_abs_difference(a: pl.DataFrame, b: pl.DataFrame, names: list[str]) -> float:
@@ -389,12 +391,23 @@ def dask_markdown(section: dict[str, Any]) -> str:
         else section["source"]
     )
     diff = section.get("max_abs_feature_difference")
+    single = section.get("single_machine", {})
+    single_note = (
+        f" The one process computed its features from {single['history_from']} on ({single['rows']:,} rows: the "
+        "protocol's dates and the longest window before them), Dask over the whole log."
+        if "rows" in single
+        else " The one process computed its features over the protocol's dates and the longest window before them, "
+        "Dask over the whole log."
+        if single
+        else ""
+    )
     lines += [
         "",
         f"{section['transactions']:,} transactions, {source}; {section['partitions']} partitions per shuffle; "
         f"{section['feature_set']} features ({section['features']}); {section['protocol']} "
         f"({section['test_rows']:,} test rows)."
         + (f" Largest feature difference between the engines on the test week: {diff:.1e}." if diff is not None else "")
+        + single_note
         + f" Memory limit per worker: {c['memory_limit_per_worker']}. {m['cpus']} CPUs, load average "
         f"{m['load_average_1m']} at the end of the run (shared machine), {section['generated_at']}.",
     ]
