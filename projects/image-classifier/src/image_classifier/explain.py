@@ -1,5 +1,6 @@
 """Grad-CAM heat maps from the `grad-cam` package (pytorch-grad-cam): where the last convolutional stage
-looked when the model chose a class. Used by `evaluate` (a grid of test images) and by the app."""
+looked when the model chose a class. Used by `evaluate` (a grid of test images) and by the app. With
+test-time flips the class is the flip-averaged prediction and the map is that of the image as given."""
 
 from __future__ import annotations
 
