@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from rag_qa.documents import sentences
 from rag_qa.pipeline import RagSystem
 from rag_qa.retrieval import BM25Index, HybridRetriever, source_words
@@ -90,3 +92,19 @@ def test_the_retriever_indexes_source_names_when_the_title_field_is_on(system: R
     # "notes/oxygen.txt" -> "notes oxygen": the word "notes" occurs only in a source name
     position = system.retriever.bm25.search("notes", k=3)[0][0]
     assert system.retriever.chunks[position].source == "notes/oxygen.txt"
+
+
+def test_in_memory_dense_search_matches_qdrant(system: RagSystem) -> None:
+    retriever = system.retriever
+    assert retriever.matrix is not None  # embedded Qdrant: searched in memory
+    vector = np.asarray(system.index.embeddings.embed_query("Where does the Rhine flow?"), dtype=np.float32)
+    in_memory = retriever._dense(vector, 3, None)
+    retriever.matrix, saved = None, retriever.matrix
+    try:
+        by_qdrant = retriever._dense(vector, 3, None)
+        filtered = retriever._dense(vector, 3, ["tesla.md"])
+    finally:
+        retriever.matrix = saved
+    assert [p for p, _ in in_memory] == [p for p, _ in by_qdrant]
+    assert np.allclose([s for _, s in in_memory], [s for _, s in by_qdrant], atol=1e-5)
+    assert [p for p, _ in retriever._dense(vector, 3, ["tesla.md"])] == [p for p, _ in filtered]

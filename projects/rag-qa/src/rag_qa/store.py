@@ -217,6 +217,20 @@ class Index:
                 break
         return sorted(found, key=lambda c: (c.source, int(str(c.metadata.get("chunk", 0))), c.point_id))
 
+    def stored_vectors(self) -> dict[str, npt.NDArray[np.float32]]:
+        """Every chunk's stored vector by point id (unit length: Qdrant normalises for cosine)."""
+        found: dict[str, npt.NDArray[np.float32]] = {}
+        offset = None
+        while True:
+            points, offset = self.client.scroll(
+                self.collection, limit=SCROLL_BATCH, offset=offset, with_payload=False, with_vectors=True
+            )
+            for point in points:
+                found[str(point.id)] = np.asarray(point.vector, dtype=np.float32)
+            if offset is None:
+                break
+        return found
+
     def sources(self) -> list[str]:
         return sorted({chunk.source for chunk in self.chunks()})
 
