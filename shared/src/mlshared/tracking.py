@@ -149,6 +149,43 @@ def register(model_uri: str, name: str, alias: str | None = None) -> RegisteredM
     return RegisteredModel(name, str(version.version), alias, model_uri)
 
 
+def _code_paths(packages: tuple[str, ...]) -> list[str] | None:
+    """Folders of importable local packages, copied into a logged model so it loads without installing them."""
+    import importlib
+
+    return [str(Path(importlib.import_module(pkg).__file__ or "").parent) for pkg in packages] or None
+
+
+def log_pyfunc_model(
+    python_model: Any,
+    artifacts: Mapping[str, Path],
+    input_example: Any,
+    output_example: Any,
+    registered_name: str | None = None,
+    alias: str | None = None,
+    requirements: tuple[str, ...] = (),
+    code_packages: tuple[str, ...] = (),
+) -> RegisteredModel | None:
+    """Log a custom `mlflow.pyfunc.PythonModel` (a model that needs its own code to predict, e.g. a torch
+    checkpoint) with its files as artifacts, signature, example, pinned requirements and `code_packages`;
+    optionally register it under `alias`."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=python_model,
+        artifacts={key: str(path) for key, path in artifacts.items()},
+        signature=infer_signature(input_example, output_example),
+        input_example=input_example,
+        pip_requirements=pinned_requirements(*requirements),
+        code_paths=_code_paths(code_packages),
+    )
+    if registered_name is None:
+        return None
+    return register(info.model_uri, registered_name, alias)
+
+
 def _skops_types(model: Any) -> list[str]:
     import skops.io
 
@@ -169,8 +206,6 @@ def log_sklearn_model(
     `code_packages` are importable local packages (e.g. the project's own, holding custom
     transformers) copied into the model so it loads anywhere without installing them.
     """
-    import importlib
-
     import mlflow
     from mlflow.models import infer_signature
 
@@ -189,7 +224,7 @@ def log_sklearn_model(
         signature=signature,
         input_example=input_example,
         pip_requirements=pinned_requirements(*requirements),
-        code_paths=[str(Path(importlib.import_module(pkg).__file__ or "").parent) for pkg in code_packages] or None,
+        code_paths=_code_paths(code_packages),
     )
     if registered_name is None:
         return None

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from image_classifier.config import Config
 from image_classifier.data import ImageData
 from image_classifier.images import open_file
 from image_classifier.inference import INT8_FILE, ONNX_FILE, OnnxClassifier
+from mlshared import machine
 from mlshared.console import console, make_progress
 from mlshared.reports import ResultsTable, markdown_table
 
@@ -130,7 +130,7 @@ def bench(
         "fastest_within_budget": best["variant"],
         "results": results,
         "machine": {
-            "cpu": _cpu_name(),
+            "cpu": machine.model_name(),
             "cpu_count": os.cpu_count(),
             "load_average_before": [round(v, 2) for v in load_before],
             "load_average_after": [round(v, 2) for v in load_after],
@@ -143,16 +143,6 @@ def bench(
     console.print(markdown_table(table(report)), highlight=False)
     console.print(f"[green]Wrote[/] {reports_dir / BENCH_FILE}; fastest within the accuracy budget: {best['variant']}")
     return report
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def table(report: dict[str, Any]) -> ResultsTable:

@@ -9,11 +9,9 @@ is refused with the same message). Output: the predicted `label`, its `probabili
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import pandas as pd
 from mlflow.pyfunc.model import PythonModel
 
@@ -51,23 +49,11 @@ def log_classifier(
     checkpoint: Path, classes: list[str], example: bytes, registered_name: str | None, alias: str | None
 ) -> tracking.RegisteredModel | None:
     """Log the checkpoint as a pyfunc in the active run (signature and one example image); register it."""
-    from mlflow.models import infer_signature
-
     input_example = pd.DataFrame({IMAGE: [example]})
     output_example = pd.DataFrame({"label": [classes[0]], "probability": [0.9]}).assign(
         **{f"p_{name}": [0.5] for name in classes}
     )
-    info = mlflow.pyfunc.log_model(
-        name="model",
-        python_model=ImageClassifierPyfunc(),
-        artifacts={"checkpoint": str(checkpoint)},
-        signature=infer_signature(input_example, output_example),
-        input_example=input_example,
-        pip_requirements=tracking.pinned_requirements(*REQUIREMENTS),
-        code_paths=[
-            str(Path(importlib.import_module(p).__file__ or "").parent) for p in ("image_classifier", "mlshared")
-        ],
-    )
-    if registered_name is None:
-        return None
-    return tracking.register(info.model_uri, registered_name, alias)
+    return tracking.log_pyfunc_model(
+        ImageClassifierPyfunc(), {"checkpoint": checkpoint}, input_example, output_example, registered_name, alias,
+        requirements=REQUIREMENTS, code_packages=("image_classifier", "mlshared"),
+    )  # fmt: skip

@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score
 
+from mlshared import machine
 from mlshared.console import console, make_progress
 from mlshared.datasets import DataSettings
 from mlshared.reports import ResultsTable, markdown_table
-from sentiment_bert import cpu
 from sentiment_bert.config import Config, Variant
 from sentiment_bert.data import LABEL, TEXT, load_test
 from sentiment_bert.inference import EncoderClassifier, predicted_labels, require_model_dir
@@ -115,8 +115,8 @@ def bench(config: Config, layout: Layout, profile: str, settings: DataSettings |
         "fastest_within_budget": best["variant"],
         "results": results,
         "machine": {
-            "cpu": cpu.model_name(),
-            "bf16_instructions": cpu.bf16_instructions(),
+            "cpu": machine.model_name(),
+            "bf16_instructions": machine.bf16_instructions(),
             "cpu_count": os.cpu_count(),
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in load_after],

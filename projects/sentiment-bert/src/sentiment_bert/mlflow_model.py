@@ -6,11 +6,9 @@ works in any environment with the pinned requirements, without installing the pr
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import pandas as pd
 from mlflow.pyfunc.model import PythonModel
 
@@ -37,23 +35,11 @@ def log_classifier(
     model_dir: Path, input_example: pd.DataFrame, registered_name: str | None, alias: str | None
 ) -> tracking.RegisteredModel | None:
     """Log the model in the active run with signature and example; register it under `alias`."""
-    from mlflow.models import infer_signature
-
     # String labels: an integer column makes MLflow warn that it cannot hold missing values.
     output_example = pd.DataFrame(
         {"label": ["positive"] * len(input_example), "p_positive": [0.9] * len(input_example)}
     )
-    info = mlflow.pyfunc.log_model(
-        name="model",
-        python_model=SentimentPyfunc(),
-        artifacts={"model_dir": str(model_dir)},
-        signature=infer_signature(input_example, output_example),
-        input_example=input_example,
-        pip_requirements=tracking.pinned_requirements(*REQUIREMENTS),
-        code_paths=[
-            str(Path(importlib.import_module(p).__file__ or "").parent) for p in ("sentiment_bert", "mlshared")
-        ],
-    )
-    if registered_name is None:
-        return None
-    return tracking.register(info.model_uri, registered_name, alias)
+    return tracking.log_pyfunc_model(
+        SentimentPyfunc(), {"model_dir": model_dir}, input_example, output_example, registered_name, alias,
+        requirements=REQUIREMENTS, code_packages=("sentiment_bert", "mlshared"),
+    )  # fmt: skip

@@ -25,12 +25,12 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 
-from mlshared import tracking
+from mlshared import machine, tracking
 from mlshared.console import console
 from mlshared.datasets import DataSettings, fingerprint
 from mlshared.params import overrides_of
 from mlshared.paths import OutputDirs
-from sentiment_bert import baseline, checkpoint, cpu, modelcard
+from sentiment_bert import baseline, checkpoint, modelcard
 from sentiment_bert.config import Config
 from sentiment_bert.data import DATASET, LABEL, LABELS, TEXT, TRAIN_FILE, Splits, load_train, training_splits
 from sentiment_bert.inference import accuracy_of
@@ -203,7 +203,7 @@ def fine_tune(
 
     from sentiment_bert import modeling
 
-    if config.train.cpu_bf16 and not torch.cuda.is_available() and not cpu.bf16_instructions():
+    if config.train.cpu_bf16 and not torch.cuda.is_available() and not machine.bf16_instructions():
         console.print(
             "[yellow]train.cpu_bf16 is on, but this CPU has no AMX or AVX512-BF16[/]: bfloat16 is emulated and "
             "training will be slower than fp32. Set train.cpu_bf16: false in params.yaml."

@@ -1,4 +1,5 @@
-"""What the CPU can do, from /proc/cpuinfo: recorded by `bench`, checked before bf16 training."""
+"""What the CPU is and can do, from /proc/cpuinfo: recorded by the benches (image-classifier,
+sentiment-bert), and checked before bf16 training (sentiment-bert)."""
 
 from __future__ import annotations
 
