@@ -27,26 +27,31 @@ IntArray = npt.NDArray[np.intp]
 
 @dataclass(frozen=True)
 class CompiledTrees:
-    left: IntArray  # (trees, nodes); -1 at a leaf
-    right: IntArray
-    feature: IntArray
+    """Every tree's nodes in flat arrays, indexed by `tree * width + node`. A leaf's children are the leaf itself,
+    so a walk that reached it stays there and every step is the same few `take`s (flat `take` on ~300 trees:
+    median 0.07 ms a row against 0.32 ms for 2-D fancy indexing with a leaf test per step, in-process, load 3)."""
+
+    children: IntArray  # (trees * width * 2,): right then left child of each flat node; a leaf points at itself
+    feature: IntArray  # (trees * width,)
     threshold: npt.NDArray[np.float32]
     default_left: npt.NDArray[np.bool_]
     leaf: npt.NDArray[np.float64]  # the leaf's value (0 at split nodes)
+    roots: IntArray  # (trees,): each tree's first flat index
     depth: int
     base_margin: float
 
     def probability(self, row: npt.NDArray[np.float64]) -> float:
         """P(fraud) of one row (1-D, the model's feature order)."""
         x = row.astype(np.float32)
-        trees = np.arange(self.left.shape[0])
-        node = np.zeros(self.left.shape[0], dtype=np.intp)
+        missing = bool(np.isnan(x).any())
+        node = self.roots
         for _ in range(self.depth):
-            value = x[self.feature[trees, node]]
-            go_left = np.where(np.isnan(value), self.default_left[trees, node], value < self.threshold[trees, node])
-            child = np.where(go_left, self.left[trees, node], self.right[trees, node])
-            node = np.where(child >= 0, child, node)  # a leaf stays where it is
-        margin = self.base_margin + float(self.leaf[trees, node].sum())
+            value = x.take(self.feature.take(node))
+            go_left = value < self.threshold.take(node)
+            if missing:
+                go_left = np.where(np.isnan(value), self.default_left.take(node), go_left)
+            node = self.children.take(2 * node + go_left)
+        margin = self.base_margin + float(self.leaf.take(node).sum())
         return 1.0 / (1.0 + math.exp(-margin))
 
 
@@ -70,12 +75,16 @@ def compile_booster(booster: Any) -> CompiledTrees | None:
     left, right = table("left_children", np.intp, -1), table("right_children", np.intp, -1)
     conditions = table("split_conditions", np.float64, 0.0)
     is_leaf = left < 0
+    flat = np.arange(left.size).reshape(left.shape)
+    offset = np.arange(len(trees))[:, None] * width
+    right_flat, left_flat = np.where(is_leaf, flat, right + offset), np.where(is_leaf, flat, left + offset)
     base_score = float(str(learner["learner_model_param"]["base_score"]).strip("[]"))
     return CompiledTrees(
-        left=left, right=right, feature=table("split_indices", np.intp, 0),
-        threshold=conditions.astype(np.float32), default_left=table("default_left", np.bool_, False),
-        leaf=np.where(is_leaf, conditions, 0.0), depth=_depth(left, right),
-        base_margin=math.log(base_score / (1.0 - base_score)),
+        children=np.stack([right_flat.ravel(), left_flat.ravel()], axis=1).ravel(),
+        feature=table("split_indices", np.intp, 0).ravel(),
+        threshold=conditions.astype(np.float32).ravel(), default_left=table("default_left", np.bool_, False).ravel(),
+        leaf=np.where(is_leaf, conditions, 0.0).ravel(), roots=offset.ravel().astype(np.intp),
+        depth=_depth(left, right), base_margin=math.log(base_score / (1.0 - base_score)),
     )  # fmt: skip
 
 

@@ -142,7 +142,7 @@ class Served:
     at load 12, per request: a polars frame -> pandas 12 ms, `predict_proba` with XGBoost's two threads 55 ms,
     with one thread 2.4 ms). So an XGBoost model scores a numpy row with one thread through `inplace_predict`
     (the call `predict_proba` makes, so the probability is the same), or, with `scoring="auto"`, through the
-    booster's trees compiled into numpy arrays (`compiled.py`: 0.3 ms against 1.5 ms a row at load 8, equal
+    booster's trees compiled into numpy arrays (`compiled.py`: 0.07 ms against 1.5 ms a row, equal
     to 3e-7); other estimators get a one-row pandas frame with their feature names."""
 
     model: FraudModel
