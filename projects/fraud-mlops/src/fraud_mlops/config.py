@@ -30,12 +30,17 @@ class FeaturesConfig(StrictModel):
     delay_days: int = Field(ge=0)
     ratio_windows: list[int]
     pair_window: int = Field(ge=1)
+    spread_window: int = Field(ge=1)
+    baseline_shift_days: int = Field(ge=1)
+    baseline_days: int = Field(ge=1)
+    drift_windows: list[int]
 
     @property
     def windows(self) -> Windows:
         return Windows(
             tuple(self.customer_windows), tuple(self.terminal_windows), self.delay_days,
-            tuple(self.ratio_windows), self.pair_window,
+            tuple(self.ratio_windows), self.pair_window, self.spread_window, self.baseline_shift_days,
+            self.baseline_days, tuple(self.drift_windows),
         )  # fmt: skip
 
 

@@ -5,7 +5,13 @@ and their mean amount over the last 1, 7 and 30 days; per terminal the number of
 the share of frauds over 1, 7 and 30 days *ending 7 days ago*, because a fraud label is only known
 after an investigation delay of 7 days. The extended set adds causal features the handbook does not
 use: the amount relative to the customer's 7- and 30-day mean, the time since the customer's
-previous transaction and the customer's transactions at the same terminal over 30 days.
+previous transaction and the customer's transactions at the same terminal over 30 days; and customer
+baselines that a compromise cannot contaminate (the handbook's scenario 3 multiplies a third of a card's
+amounts by 5 for 14 days, which drags the recent means up with it): the spread (standard deviation) of the
+customer's amounts over 30 days and the amount's z-score against it, and a baseline window that *ends* 14
+days ago, `(t - 14 - b, t - 14]`, with the amount's ratio and z-score against that baseline and the ratio
+of the customer's recent (7- and 14-day) mean to it. They are window sums (count, sum, sum of squares),
+what the online store computes too; docs/experiments.md, section 5, has the fold results that chose them.
 
 Every window is `(t - w, t]` and holds the rows that arrived *at or before* this one (time, then
 transaction id): what a stream processor that sees one transaction at a time knows. The windows are
@@ -18,6 +24,7 @@ them per partition after a shuffle by key (`KEYED`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -41,6 +48,35 @@ class Windows:
     delay: int = 7
     ratio: tuple[int, ...] = (7, 30)
     pair: int = 30
+    spread: int = 30
+    baseline_shift: int = 14
+    baseline_days: int = 23
+    drift: tuple[int, ...] = (7, 14)
+
+    def customer_lookback(self, feature_set: FeatureSet = "extended") -> int:
+        """Days of a customer's history that its features read (the online store reads no further)."""
+        if feature_set == "handbook":
+            return max(self.customer)
+        return max(*self.customer, *self.ratio, self.spread, *self.drift, self.baseline_shift + self.baseline_days)
+
+
+VARIANCE_FLOOR: Final = 1e-9  # relative to the mean square: below it the amounts are equal and the spread is 0
+
+
+def spread(n: float, total: float, squares: float) -> float:
+    """The standard deviation of `n` amounts from their sum and sum of squares; 0 for fewer than two or equal
+    amounts. The online store calls this; `spread_expr` is the same formula for polars."""
+    if n < 2:
+        return 0.0
+    mean_square = squares / n
+    variance = mean_square - (total / n) ** 2
+    return math.sqrt(variance) if variance > VARIANCE_FLOOR * mean_square else 0.0
+
+
+def spread_expr(n: pl.Expr, total: pl.Expr, squares: pl.Expr) -> pl.Expr:
+    mean_square = squares / n
+    variance = mean_square - (total / n) ** 2
+    return pl.when((n >= 2) & (variance > VARIANCE_FLOOR * mean_square)).then(variance.sqrt()).otherwise(0.0)
 
 
 def _one() -> pl.Expr:
@@ -53,7 +89,8 @@ def _window(value: pl.Expr, days: int, keys: list[str]) -> pl.Expr:
     return window.over(keys)
 
 
-LATER_N, LATER_AMOUNT, LATER_PAIR_N = "_later_n", "_later_amount", "_later_pair_n"
+LATER_N, LATER_AMOUNT, LATER_SQUARES, LATER_PAIR_N = "_later_n", "_later_amount", "_later_squares", "_later_pair_n"
+LATER: Final = (LATER_N, LATER_AMOUNT, LATER_SQUARES, LATER_PAIR_N)
 
 
 def with_arrival_corrections(frame: pl.DataFrame) -> pl.DataFrame:
@@ -66,26 +103,26 @@ def with_arrival_corrections(frame: pl.DataFrame) -> pl.DataFrame:
     tied = frame.with_row_index("_pos").filter(pl.struct(CUSTOMER, TIME).is_duplicated())
     zeros = pl.Series(values=[0.0] * frame.height, dtype=pl.Float64)
     if tied.is_empty():
-        return frame.with_columns(zeros.alias(LATER_N), zeros.alias(LATER_AMOUNT), zeros.alias(LATER_PAIR_N))
+        return frame.with_columns(zeros.alias(c) for c in LATER)
     one, amount = _one(), pl.col(AMOUNT).cast(pl.Float64)
     pair = [CUSTOMER, TERMINAL, TIME]
     fixes = tied.select(
         "_pos",
         (one.sum() - one.cum_sum()).over([CUSTOMER, TIME]).alias(LATER_N),
         (amount.sum() - amount.cum_sum()).over([CUSTOMER, TIME]).alias(LATER_AMOUNT),
+        ((amount * amount).sum() - (amount * amount).cum_sum()).over([CUSTOMER, TIME]).alias(LATER_SQUARES),
         (one.sum() - one.cum_sum()).over(pair).alias(LATER_PAIR_N),
     )
     positions = fixes["_pos"]
-    return frame.with_columns(
-        zeros.scatter(positions, fixes[c]).alias(c) for c in (LATER_N, LATER_AMOUNT, LATER_PAIR_N)
-    )
+    return frame.with_columns(zeros.scatter(positions, fixes[c]).alias(c) for c in LATER)
 
 
 def customer_features(w: Windows, feature_set: FeatureSet) -> dict[str, pl.Expr]:
     """Per-customer windows; needs the columns of `with_arrival_corrections`."""
     keys = [CUSTOMER]
     amount = pl.col(AMOUNT).cast(pl.Float64)
-    days = sorted({*w.customer, *(w.ratio if feature_set == "extended" else ())})
+    extended = feature_set == "extended"
+    days = sorted({*w.customer, *((*w.ratio, w.spread, *w.drift) if extended else ())})
     counts = {d: _window(_one(), d, keys) - pl.col(LATER_N) for d in days}
     sums = {d: _window(amount, d, keys) - pl.col(LATER_AMOUNT) for d in days}
     out: dict[str, pl.Expr] = {}
@@ -100,6 +137,36 @@ def customer_features(w: Windows, feature_set: FeatureSet) -> dict[str, pl.Expr]
         out["CUSTOMER_ID_LOG_SECONDS_SINCE_PREV_TX"] = gap.fill_null(SINCE_CAP_S).clip(0, SINCE_CAP_S).log1p()
         pair = _window(_one(), w.pair, [CUSTOMER, TERMINAL]) - pl.col(LATER_PAIR_N)
         out[f"CUSTOMER_TERMINAL_NB_TX_{w.pair}DAY_WINDOW"] = pair
+        out |= baseline_features(w, counts, sums)
+    return out
+
+
+def baseline_features(w: Windows, counts: dict[int, pl.Expr], sums: dict[int, pl.Expr]) -> dict[str, pl.Expr]:
+    """The spread over `w.spread` days and the baseline `(t - shift - b, t - shift]`: the long window minus the
+    shift window, so rows with this row's timestamp cancel (no arrival correction, as for the terminals)."""
+    keys = [CUSTOMER]
+    amount = pl.col(AMOUNT).cast(pl.Float64)
+    squares = amount * amount
+    d = w.spread
+    n_d, s_d = counts[d], sums[d]
+    q_d = _window(squares, d, keys) - pl.col(LATER_SQUARES)
+    std_d = spread_expr(n_d, s_d, q_d)
+    shift, long = w.baseline_shift, w.baseline_shift + w.baseline_days
+    n_b = _window(_one(), long, keys) - _window(_one(), shift, keys)
+    s_b = _window(amount, long, keys) - _window(amount, shift, keys)
+    q_b = _window(squares, long, keys) - _window(squares, shift, keys)
+    mean_b, std_b = s_b / n_b, spread_expr(n_b, s_b, q_b)
+    known = (n_b > 0) & (s_b > 0)  # counts are exact; an empty window's sum may be rounding noise, not 0
+    out = {
+        f"CUSTOMER_ID_AMOUNT_STD_{d}DAY_WINDOW": std_d,
+        f"CUSTOMER_ID_AMOUNT_ZSCORE_{d}DAY": pl.when(std_d > 0).then((amount - s_d / n_d) / std_d).otherwise(0.0),
+        "CUSTOMER_ID_BASELINE_NB_TX": n_b,
+        "CUSTOMER_ID_AMOUNT_RATIO_BASELINE": pl.when(known).then(amount / mean_b).otherwise(1.0),
+        "CUSTOMER_ID_AMOUNT_ZSCORE_BASELINE": pl.when(std_b > 0).then((amount - mean_b) / std_b).otherwise(0.0),
+    }
+    for r in w.drift:
+        drift = (sums[r] / counts[r]) / mean_b
+        out[f"CUSTOMER_ID_AVG_AMOUNT_{r}DAY_TO_BASELINE"] = pl.when(known).then(drift).otherwise(1.0)
     return out
 
 
@@ -171,7 +238,7 @@ def compute(frame: pl.DataFrame, feature_set: FeatureSet = "extended", w: Window
         .lazy()
         .with_columns(**{k: v for k, v in exprs.items() if k != AMOUNT})
     )
-    return computed.drop(LATER_N, LATER_AMOUNT, LATER_PAIR_N).collect()
+    return computed.drop(*LATER).collect()
 
 
 KEYED: Final[dict[str, Callable[[Windows, FeatureSet], dict[str, pl.Expr]]]] = {
@@ -192,4 +259,4 @@ def compute_keyed(
     if key == CUSTOMER:
         base = with_arrival_corrections(base)
     computed = base.lazy().with_columns(**KEYED[key](w, feature_set))
-    return computed.drop(LATER_N, LATER_AMOUNT, LATER_PAIR_N, strict=False).collect()
+    return computed.drop(*LATER, strict=False).collect()

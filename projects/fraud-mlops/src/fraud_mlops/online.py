@@ -7,7 +7,11 @@ an unlabelled transaction counts as genuine, as in batch). A test replays a day 
 compares with the batch features to 1e-9.
 
 Two backends hold the history: SQLite (default; one file, indexed by key and time) and Redis (sorted sets
-per key, scored by time) when FRAUD_REDIS_URL is set. History older than the longest window is never read.
+per key, scored by time) when FRAUD_REDIS_URL is set. A store answers one transaction with one `Evidence`:
+the counts and amount sums of its windows, which `OnlineFeatures` turns into features, so the feature
+arithmetic exists once. SQLite computes the sums in one SQL statement over covering indexes, Redis in
+Python over one pipelined read; rows older than the longest window are never read. (Fetching the rows and
+summing in Python, as the first version did, cost 0.6-0.9 ms of a 2 ms request; the aggregate 0.2 ms.)
 """
 
 from __future__ import annotations
@@ -20,12 +24,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
 import polars as pl
 
-from fraud_mlops.features import SINCE_CAP_S, Windows
+from fraud_mlops.features import SINCE_CAP_S, Windows, spread
 from fraud_mlops.schema import AMOUNT, CUSTOMER, LABEL, TERMINAL, TIME, TX_ID
 
 NS_PER_DAY = 86_400 * 10**9
@@ -52,15 +57,55 @@ def to_ns(moment: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1000
 
 
+@dataclass(frozen=True)
+class Query:
+    """The windows one transaction's features read, as nanosecond bounds; every window is `(start, end]`."""
+
+    customer: int
+    terminal: int
+    time_ns: int
+    customer_starts: tuple[int, ...]  # t - d, one per customer window, in `customer_days` order
+    pair_start: int
+    terminal_starts: tuple[int, ...]  # t - delay - d, one per terminal window
+    terminal_end: int  # t - delay: a label is known only this long after its transaction
+
+    @classmethod
+    def of(cls, tx: Tx, w: Windows) -> Query:
+        t = tx.time_ns
+        return cls(
+            tx.customer, tx.terminal, t, tuple(t - d * NS_PER_DAY for d in customer_days(w)),
+            t - w.pair * NS_PER_DAY, tuple(t - (w.delay + d) * NS_PER_DAY for d in w.terminal),
+            t - w.delay * NS_PER_DAY,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the store held before the transaction arrived, per window of its `Query` (the transaction itself is
+    not counted)."""
+
+    customer_counts: tuple[int, ...]
+    customer_sums: tuple[float, ...]
+    customer_squares: tuple[float, ...]  # sums of squared amounts: the spread features
+    last_customer_ns: int | None  # the customer's newest stored transaction, whenever it was
+    pair_count: int
+    terminal_counts: tuple[int, ...]
+    terminal_frauds: tuple[int, ...]  # labelled frauds among them (unlabelled ones count as genuine)
+
+
+def customer_days(w: Windows) -> list[int]:
+    """Every customer window `(t - d, t]` the extended set needs, shortest first: the handbook's, the ratio's, the
+    spread's, the drift's, and the two whose difference is the baseline `(t - shift - b, t - shift]`."""
+    baseline = (w.baseline_shift, w.baseline_shift + w.baseline_days)
+    return sorted({*w.customer, *w.ratio, w.spread, *w.drift, *baseline})
+
+
 class Store(Protocol):
     """What the feature computation needs from a backend; `add` and `label` are atomic."""
 
     def has(self, tx_id: int) -> bool: ...
     def latest_ns(self) -> int | None: ...
-    def customer_history(self, customer: int, after_ns: int) -> list[tuple[int, float]]: ...
-    def last_customer_ns(self, customer: int) -> int | None: ...
-    def pair_history(self, customer: int, terminal: int, after_ns: int) -> list[int]: ...
-    def terminal_history(self, terminal: int, after_ns: int, until_ns: int) -> list[tuple[int, int]]: ...
+    def evidence(self, q: Query) -> Evidence: ...
     def add(self, tx: Tx) -> None: ...
     def label(self, tx_id: int, label: int) -> bool: ...
     def transaction_ns(self, tx_id: int) -> int: ...
@@ -68,15 +113,38 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+@lru_cache(maxsize=8)
+def _evidence_sql(customer_windows: int, terminal_windows: int) -> str:
+    """One statement for a `Query` with this many windows: three aggregates over index ranges, one row."""
+    counts = [
+        f"SUM(time_ns > :c{i}), TOTAL(CASE WHEN time_ns > :c{i} THEN amount END),"
+        f" TOTAL(CASE WHEN time_ns > :c{i} THEN amount * amount END)"
+        for i in range(customer_windows)
+    ]
+    frauds = [f"SUM(time_ns > :s{i}), TOTAL(CASE WHEN time_ns > :s{i} THEN label END)" for i in range(terminal_windows)]
+    return f"""
+    SELECT (SELECT MAX(time_ns) FROM tx WHERE customer = :customer), c.*, p.*, k.* FROM
+      (SELECT {", ".join(counts)} FROM tx
+         WHERE customer = :customer AND time_ns > :c_first AND time_ns <= :t) AS c,
+      (SELECT COUNT(*) FROM tx
+         WHERE customer = :customer AND terminal = :terminal AND time_ns > :pair AND time_ns <= :t) AS p,
+      (SELECT {", ".join(frauds)} FROM tx
+         WHERE terminal = :terminal AND time_ns > :s_first AND time_ns <= :end) AS k
+    """
+
+
 class SQLiteStore:
-    """History in one SQLite file (WAL), one row per transaction, indexed by each key and time."""
+    """History in one SQLite file (WAL), one row per transaction, with covering indexes per key and time."""
 
     SCHEMA = """
     CREATE TABLE IF NOT EXISTS tx (
         tx_id INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, customer INTEGER NOT NULL,
         terminal INTEGER NOT NULL, amount REAL NOT NULL, label INTEGER);
-    CREATE INDEX IF NOT EXISTS tx_customer ON tx (customer, time_ns);
-    CREATE INDEX IF NOT EXISTS tx_terminal ON tx (terminal, time_ns);
+    -- Covering: a window's aggregate reads the index alone (3-4x faster than the first version's key+time indexes).
+    DROP INDEX IF EXISTS tx_customer;
+    DROP INDEX IF EXISTS tx_terminal;
+    CREATE INDEX IF NOT EXISTS tx_customer_amount ON tx (customer, time_ns, amount);
+    CREATE INDEX IF NOT EXISTS tx_terminal_label ON tx (terminal, time_ns, label);
     CREATE INDEX IF NOT EXISTS tx_pair ON tx (customer, terminal, time_ns);
     CREATE INDEX IF NOT EXISTS tx_time ON tx (time_ns);  -- MAX(time_ns) without a scan (was 90 ms at 355k rows)
     """
@@ -95,29 +163,25 @@ class SQLiteStore:
         row = self.db.execute("SELECT MAX(time_ns) FROM tx").fetchone()
         return None if row[0] is None else int(row[0])
 
-    def customer_history(self, customer: int, after_ns: int) -> list[tuple[int, float]]:
-        rows = self.db.execute(
-            "SELECT time_ns, amount FROM tx WHERE customer = ? AND time_ns > ? ORDER BY time_ns, tx_id",
-            (customer, after_ns),
+    def evidence(self, q: Query) -> Evidence:
+        params: dict[str, int] = {
+            "customer": q.customer, "terminal": q.terminal, "t": q.time_ns, "pair": q.pair_start,
+            "c_first": min(q.customer_starts), "s_first": min(q.terminal_starts), "end": q.terminal_end,
+        }  # fmt: skip
+        params |= {f"c{i}": start for i, start in enumerate(q.customer_starts)}
+        params |= {f"s{i}": start for i, start in enumerate(q.terminal_starts)}
+        row = self.db.execute(_evidence_sql(len(q.customer_starts), len(q.terminal_starts)), params).fetchone()
+        last, n = row[0], len(q.customer_starts)
+        customer, pair, terminal = row[1 : 1 + 3 * n], row[1 + 3 * n], row[2 + 3 * n :]
+        return Evidence(
+            customer_counts=tuple(int(x or 0) for x in customer[0::3]),
+            customer_sums=tuple(float(x) for x in customer[1::3]),
+            customer_squares=tuple(float(x) for x in customer[2::3]),
+            last_customer_ns=None if last is None else int(last),
+            pair_count=int(pair),
+            terminal_counts=tuple(int(x or 0) for x in terminal[0::2]),
+            terminal_frauds=tuple(int(x) for x in terminal[1::2]),
         )
-        return [(int(t), float(a)) for t, a in rows]
-
-    def last_customer_ns(self, customer: int) -> int | None:
-        row = self.db.execute("SELECT MAX(time_ns) FROM tx WHERE customer = ?", (customer,)).fetchone()
-        return None if row[0] is None else int(row[0])
-
-    def pair_history(self, customer: int, terminal: int, after_ns: int) -> list[int]:
-        rows = self.db.execute(
-            "SELECT time_ns FROM tx WHERE customer = ? AND terminal = ? AND time_ns > ?", (customer, terminal, after_ns)
-        )
-        return [int(t) for (t,) in rows]
-
-    def terminal_history(self, terminal: int, after_ns: int, until_ns: int) -> list[tuple[int, int]]:
-        rows = self.db.execute(
-            "SELECT time_ns, COALESCE(label, 0) FROM tx WHERE terminal = ? AND time_ns > ? AND time_ns <= ?",
-            (terminal, after_ns, until_ns),
-        )
-        return [(int(t), int(y)) for t, y in rows]
 
     def add(self, tx: Tx) -> None:
         self.db.execute(
@@ -155,7 +219,12 @@ class SQLiteStore:
 
 class RedisStore:
     """History in Redis: a hash per transaction and sorted sets (scored by time) per customer, terminal and
-    customer-terminal pair; `latest` holds the newest time seen. Writes of one transaction are one MULTI."""
+    customer-terminal pair. A request costs four round trips: `has` and `latest_ns`, one pipelined read of the
+    three sets, the labels of the terminal's window, and one MULTI for the writes (the first version made eight).
+
+    The newest time is the single member of the sorted set `latest`, zero-padded so that the lexicographic order
+    is the numeric one: a write adds its time and trims the set to its largest member inside the same MULTI,
+    with no read first and no rounding (scores are doubles: 256 ns apart at today's nanosecond clock)."""
 
     def __init__(self, url: str, prefix: str = "fraud:") -> None:
         import redis
@@ -168,34 +237,29 @@ class RedisStore:
         return bool(self.r.exists(f"{self.p}tx:{tx_id}"))
 
     def latest_ns(self) -> int | None:
-        value = self.r.get(f"{self.p}latest")
-        return None if value is None else int(str(value))
+        newest = self.r.zrange(f"{self.p}newest", -1, -1)
+        return int(str(newest[0])) if newest else None
 
-    def _members(self, key: str, after_ns: int, until_ns: int | None = None) -> list[str]:
-        upper: str | int = "+inf" if until_ns is None else until_ns
-        return [str(m) for m in self.r.zrangebyscore(key, f"({after_ns}", upper)]
-
-    def customer_history(self, customer: int, after_ns: int) -> list[tuple[int, float]]:
-        out = []
-        for member in self._members(f"{self.p}c:{customer}", after_ns):
-            t, _, amount = member.split(":")
-            out.append((int(t), float(amount)))
-        return out
-
-    def last_customer_ns(self, customer: int) -> int | None:
-        last = self.r.zrange(f"{self.p}c:{customer}", -1, -1, withscores=True)
-        return int(last[0][1]) if last else None
-
-    def pair_history(self, customer: int, terminal: int, after_ns: int) -> list[int]:
-        return [int(m.split(":")[0]) for m in self._members(f"{self.p}p:{customer}:{terminal}", after_ns)]
-
-    def terminal_history(self, terminal: int, after_ns: int, until_ns: int) -> list[tuple[int, int]]:
-        members = self._members(f"{self.p}t:{terminal}", after_ns, until_ns)
-        if not members:
-            return []
-        ids = [m.split(":")[1] for m in members]
-        labels = self.r.hmget(f"{self.p}labels", ids)
-        return [(int(m.split(":")[0]), int(y or 0)) for m, y in zip(members, labels, strict=True)]
+    def evidence(self, q: Query) -> Evidence:
+        pipe = self.r.pipeline(transaction=False)
+        pipe.zrangebyscore(f"{self.p}c:{q.customer}", f"({min(q.customer_starts)}", q.time_ns)
+        pipe.zrange(f"{self.p}c:{q.customer}", -1, -1, withscores=True)
+        pipe.zcount(f"{self.p}p:{q.customer}:{q.terminal}", f"({q.pair_start}", q.time_ns)
+        pipe.zrangebyscore(f"{self.p}t:{q.terminal}", f"({min(q.terminal_starts)}", q.terminal_end)
+        customer, last, pair, terminal = pipe.execute()
+        history = [(int(t), float(amount)) for t, _, amount in (str(m).split(":") for m in customer)]
+        old = [(int(t), tx_id) for t, tx_id in (str(m).split(":") for m in terminal)]
+        labels = self.r.hmget(f"{self.p}labels", [tx_id for _, tx_id in old]) if old else []
+        frauds = [(t, int(y or 0)) for (t, _), y in zip(old, labels, strict=True)]
+        return Evidence(
+            customer_counts=tuple(sum(1 for s, _ in history if s > start) for start in q.customer_starts),
+            customer_sums=tuple(math.fsum(a for s, a in history if s > start) for start in q.customer_starts),
+            customer_squares=tuple(math.fsum(a * a for s, a in history if s > start) for start in q.customer_starts),
+            last_customer_ns=int(last[0][1]) if last else None,
+            pair_count=int(pair),
+            terminal_counts=tuple(sum(1 for s, _ in frauds if s > start) for start in q.terminal_starts),
+            terminal_frauds=tuple(sum(y for s, y in frauds if s > start) for start in q.terminal_starts),
+        )
 
     def _write(self, pipe: Any, row: tuple[int, int, int, int, float, int | None]) -> None:
         tx_id, t, customer, terminal, amount, label = row
@@ -207,11 +271,14 @@ class RedisStore:
         if label is not None:
             pipe.hset(f"{self.p}labels", str(tx_id), label)
 
+    def _keep_latest(self, pipe: Any, t: int) -> None:
+        pipe.zadd(f"{self.p}newest", {f"{t:020d}": 0})
+        pipe.zremrangebyrank(f"{self.p}newest", 0, -2)
+
     def add(self, tx: Tx) -> None:
-        latest = max(tx.time_ns, self.latest_ns() or tx.time_ns)
         pipe = self.r.pipeline(transaction=True)
         self._write(pipe, (tx.tx_id, tx.time_ns, tx.customer, tx.terminal, tx.amount, None))
-        pipe.set(f"{self.p}latest", latest)
+        self._keep_latest(pipe, tx.time_ns)
         pipe.execute()
 
     def label(self, tx_id: int, label: int) -> bool:
@@ -228,9 +295,9 @@ class RedisStore:
         pipe = self.r.pipeline(transaction=False)
         for row in rows:
             self._write(pipe, row)
-        pipe.execute()
         if rows:
-            self.r.set(f"{self.p}latest", max(r[1] for r in rows))
+            self._keep_latest(pipe, max(r[1] for r in rows))
+        pipe.execute()
         return len(rows)
 
     def close(self) -> None:
@@ -263,43 +330,57 @@ class OnlineFeatures:
 
     def features(self, tx: Tx, w: Windows) -> dict[str, float]:
         """The extended set (a superset of the handbook's) for `tx`, given everything that arrived before it."""
-        t = tx.time_ns
-        longest = max(*w.customer, *w.ratio)
-        stored = self.store.customer_history(tx.customer, t - longest * NS_PER_DAY)
-        history = [(s, a) for s, a in [*stored, (t, tx.amount)] if s <= t]
+        e = self.store.evidence(Query.of(tx, w))
         out: dict[str, float] = {AMOUNT: float(tx.amount)}
         out["TX_DURING_WEEKEND"] = float(tx.time.weekday() >= 5)
         out["TX_DURING_NIGHT"] = float(tx.time.hour <= 6)
         means: dict[int, float] = {}
         counts: dict[int, float] = {}
-        for d in sorted({*w.customer, *w.ratio}):
-            inside = [a for s, a in history if s > t - d * NS_PER_DAY]
-            counts[d] = float(len(inside))
-            means[d] = math.fsum(inside) / len(inside)
+        sums: dict[int, float] = {}
+        squares: dict[int, float] = {}
+        windows = zip(customer_days(w), e.customer_counts, e.customer_sums, e.customer_squares, strict=True)
+        for d, n, total, square in windows:
+            counts[d] = float(n + 1)  # this transaction is in every window of its own
+            sums[d], squares[d] = total + tx.amount, square + tx.amount * tx.amount
+            means[d] = sums[d] / counts[d]
         for d in w.customer:
             out[f"CUSTOMER_ID_NB_TX_{d}DAY_WINDOW"] = counts[d]
             out[f"CUSTOMER_ID_AVG_AMOUNT_{d}DAY_WINDOW"] = means[d]
         for d in w.ratio:
             out[f"CUSTOMER_ID_AMOUNT_RATIO_{d}DAY"] = tx.amount / means[d] if means[d] > 0 else 1.0
-        # The newest stored transaction is the last of `stored` (time-ordered); when the window holds none, a gap
-        # longer than the window reads as the cap anyway unless the window is shorter than the cap: one read saved.
-        if stored:
-            previous: int | None = stored[-1][0]
-        elif longest * 86_400 >= SINCE_CAP_S:
-            previous = None
-        else:
-            previous = self.store.last_customer_ns(tx.customer)
-        gap = SINCE_CAP_S if previous is None else (t - previous) / 1e9
+        # A stored transaction later than this one (within the lateness tolerance) gives a negative gap: 0, as in batch.
+        gap = SINCE_CAP_S if e.last_customer_ns is None else (tx.time_ns - e.last_customer_ns) / 1e9
         out["CUSTOMER_ID_LOG_SECONDS_SINCE_PREV_TX"] = math.log1p(min(max(gap, 0.0), SINCE_CAP_S))
-        pair = self.store.pair_history(tx.customer, tx.terminal, t - w.pair * NS_PER_DAY)
-        out[f"CUSTOMER_TERMINAL_NB_TX_{w.pair}DAY_WINDOW"] = float(sum(1 for s in pair if s <= t) + 1)
-        delay_end = t - w.delay * NS_PER_DAY
-        old = self.store.terminal_history(tx.terminal, t - (w.delay + max(w.terminal)) * NS_PER_DAY, delay_end)
-        for d in w.terminal:
-            inside = [y for s, y in old if s > t - (w.delay + d) * NS_PER_DAY]
-            out[f"TERMINAL_ID_NB_TX_{d}DAY_WINDOW"] = float(len(inside))
-            out[f"TERMINAL_ID_RISK_{d}DAY_WINDOW"] = sum(inside) / len(inside) if inside else 0.0
+        out[f"CUSTOMER_TERMINAL_NB_TX_{w.pair}DAY_WINDOW"] = float(e.pair_count + 1)
+        for d, n, frauds in zip(w.terminal, e.terminal_counts, e.terminal_frauds, strict=True):
+            out[f"TERMINAL_ID_NB_TX_{d}DAY_WINDOW"] = float(n)
+            out[f"TERMINAL_ID_RISK_{d}DAY_WINDOW"] = frauds / n if n else 0.0
+        out |= baseline_features(tx.amount, w, counts, sums, squares)
         return out
+
+
+def baseline_features(
+    amount: float, w: Windows, counts: dict[int, float], sums: dict[int, float], squares: dict[int, float]
+) -> dict[str, float]:
+    """`features.baseline_features` from the windows' counts and sums (this transaction included): the baseline
+    window is the long window minus the shift window, as in batch."""
+    d = w.spread
+    std_d = spread(counts[d], sums[d], squares[d])
+    shift, long = w.baseline_shift, w.baseline_shift + w.baseline_days
+    n_b, s_b, q_b = counts[long] - counts[shift], sums[long] - sums[shift], squares[long] - squares[shift]
+    known = n_b > 0 and s_b > 0
+    mean_b = s_b / n_b if known else 0.0
+    std_b = spread(n_b, s_b, q_b)
+    out = {
+        f"CUSTOMER_ID_AMOUNT_STD_{d}DAY_WINDOW": std_d,
+        f"CUSTOMER_ID_AMOUNT_ZSCORE_{d}DAY": (amount - sums[d] / counts[d]) / std_d if std_d > 0 else 0.0,
+        "CUSTOMER_ID_BASELINE_NB_TX": n_b,
+        "CUSTOMER_ID_AMOUNT_RATIO_BASELINE": amount / mean_b if known else 1.0,
+        "CUSTOMER_ID_AMOUNT_ZSCORE_BASELINE": (amount - s_b / n_b) / std_b if std_b > 0 else 0.0,
+    }
+    for r in w.drift:
+        out[f"CUSTOMER_ID_AVG_AMOUNT_{r}DAY_TO_BASELINE"] = (sums[r] / counts[r]) / mean_b if known else 1.0
+    return out
 
 
 def open_store(redis_url: str | None, sqlite_path: Path) -> Store:

@@ -66,11 +66,10 @@ def load(name: str, alias: str) -> tuple[FraudModel, str]:
 
 
 def windows_from_json(text: str) -> Windows:
-    raw = json.loads(text)
-    return Windows(
-        customer=tuple(raw["customer"]), terminal=tuple(raw["terminal"]), delay=int(raw["delay"]),
-        ratio=tuple(raw["ratio"]), pair=int(raw["pair"]),
-    )  # fmt: skip
+    """A model tag's windows; a key a model registered before it existed takes the `Windows` default (such a model
+    does not use the feature the key shapes)."""
+    raw: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else int(v) for k, v in json.loads(text).items()}
+    return Windows(**raw)
 
 
 @dataclass(frozen=True)
