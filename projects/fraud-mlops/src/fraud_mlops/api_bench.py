@@ -29,6 +29,7 @@ from fraud_mlops.online import RedisStore, SQLiteStore
 from fraud_mlops.schema import AMOUNT, CUSTOMER, TERMINAL, TIME, TX_ID
 from mlshared.console import console
 from mlshared.loadtest import can_pin, get_json, median_ratio, median_round, pinned, round_ratios, run_wrk
+from mlshared.reports import ResultsTable, markdown_table
 from mlshared.servers import free_port, redis_server, serve
 
 # The served configurations: the default (reasons for blocks only) on each backend, and every answer explained.
@@ -201,20 +202,15 @@ def run_api_bench(
 def api_markdown(api: dict[str, Any]) -> str:
     """The README's API benchmark block, from reports/bench.json's `api` section."""
     t = api["targets"]
-    rows = [
-        "| state | endpoint | req/s | p50 ms | p99 ms | errors |",
-        "|---|---|---|---|---|---|",
-    ]
+    rows: list[list[str]] = []
     labels = {"sqlite": "SQLite", "redis": "Redis", "sqlite_reasons_all": "SQLite, every answer explained"}
     for backend, label in labels.items():
         if backend not in api:
             continue
         for path, name in (("health", "GET /health"), ("predict", "POST /predict")):
             r = api[backend][path]
-            rows.append(
-                f"| {label} | {name} | {r['requests_per_s']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} "
-                f"| {r['errors'] + r['non_2xx']} |"
-            )
+            rows.append([label, name, f"{r['requests_per_s']:,.0f}", f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}",
+                         str(r["errors"] + r["non_2xx"])])  # fmt: skip
     ratios = "; ".join(
         f"{backend}: **{api[backend]['predict_vs_health_throughput']:.0%}** (rounds "
         f"{', '.join(f'{x:.0%}' for x in api[backend]['predict_vs_health_rounds'])})"
@@ -224,14 +220,14 @@ def api_markdown(api: dict[str, Any]) -> str:
     verdict = ", ".join(f"{b} {'met' if ok else 'missed'}" for b, ok in api["met"].items())
     s = api["setup"]
     load = s["load_average_1min"]
-    rows += [
-        "",
+    caption = (
         f"`/predict` throughput as a share of `/health`'s on the same server "
         f"(target ≥ {t['predict_vs_health_throughput']:.0%}): "
         f"{ratios}. Targets (p99 < {t['p99_ms']:g} ms on both endpoints and the ratio): {verdict}. "
         f"{s['load']}; {s['server']}; {s['pinning']}; model {s['model']}; state {s['state']}; reasons: "
         f"{s.get('reasons', 'every answer')}. "
         f"{s['cpus']} CPUs, 1-minute load average {load['before']} before and {load['after']} after (the machine is "
-        f"shared: absolute figures swing with it, the paired ratios less); {api['generated_at']}.",
-    ]
-    return "\n".join(rows)
+        f"shared: absolute figures swing with it, the paired ratios less); {api['generated_at']}."
+    )
+    columns = ["state", "endpoint", "req/s", "p50 ms", "p99 ms", "errors"]
+    return markdown_table(ResultsTable(columns=columns, rows=rows, caption=caption))

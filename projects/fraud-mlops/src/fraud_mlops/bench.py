@@ -16,6 +16,7 @@ import polars as pl
 
 from fraud_mlops.features import FEATURE_SETS, Windows, compute, feature_names
 from mlshared.console import console
+from mlshared.reports import ResultsTable, markdown_table
 
 TARGET_S = 5.0
 
@@ -66,20 +67,23 @@ def update(path: Path, section: str, result: dict[str, Any]) -> dict[str, Any]:
 
 def bench_markdown(report: dict[str, Any]) -> str:
     """The README's benchmark block, from reports/bench.json."""
-    lines = ["| measurement | wall time | CPU time | target |", "|---|---|---|---|"]
     f = report.get("features")
-    if f:
-        lines += [
-            f"| features, {fs} set ({f[fs]['features']} columns), {f['rows']:,} rows | "
-            f"{f[fs]['median_s']:.2f} s (median of {f['repeats']}) | {f[fs].get('median_cpu_s', float('nan')):.2f} s "
-            f"| <= {f['target_s']:.0f} s |"
-            for fs in FEATURE_SETS
+    if not f:
+        return ""
+    rows = [
+        [
+            f"features, {fs} set ({f[fs]['features']} columns), {f['rows']:,} rows",
+            f"{f[fs]['median_s']:.2f} s (median of {f['repeats']})",
+            f"{f[fs].get('median_cpu_s', float('nan')):.2f} s",
+            f"<= {f['target_s']:.0f} s",
         ]
-        m = f["machine"]
-        load = f"{f['load_average_1m_start']} at the start, " if "load_average_1m_start" in f else ""
-        lines += [
-            "",
-            f"{m['cpus']} CPUs (load average {load}{m['load_average_1m']} at the end: the machine is shared), "
-            f"polars {m['polars']} on {m['polars_threads']} threads, {f['generated_at']}.",
-        ]
-    return "\n".join(lines)
+        for fs in FEATURE_SETS
+    ]
+    m = f["machine"]
+    load = f"{f['load_average_1m_start']} at the start, " if "load_average_1m_start" in f else ""
+    caption = (
+        f"{m['cpus']} CPUs (load average {load}{m['load_average_1m']} at the end: the machine is shared), "
+        f"polars {m['polars']} on {m['polars_threads']} threads, {f['generated_at']}."
+    )
+    columns = ["measurement", "wall time", "CPU time", "target"]
+    return markdown_table(ResultsTable(columns=columns, rows=rows, caption=caption))

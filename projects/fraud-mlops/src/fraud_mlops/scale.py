@@ -44,6 +44,7 @@ from fraud_mlops.protocol import Split, history_split, test_rows
 from fraud_mlops.schema import AMOUNT, CUSTOMER, DAYS, LABEL, TERMINAL, TIME, TX_ID
 from fraud_mlops.simulate import SimulationSpec, simulate
 from mlshared.console import console
+from mlshared.reports import ResultsTable, markdown_table
 
 HANDBOOK = SimulationSpec()
 
@@ -381,8 +382,7 @@ def dask_markdown(section: dict[str, Any]) -> str:
         ("test-week ROC-AUC", metric("roc_auc")),
         (f"card precision@{k.rsplit('_', 1)[1]}", metric(k)),
     ]
-    lines = ["| | " + " | ".join(title[e] for e in shown) + " |", "|---" * (len(shown) + 1) + "|"]
-    lines += [f"| {name} | " + " | ".join(cell(e) for e in shown) + " |" for name, cell in rows]
+    cells = [[name, *(cell(e) for e in shown)] for name, cell in rows]
     sim = section.get("simulation")
     source = (
         f"simulated at {sim['factor']:g}x the handbook's size ({sim['customers']:,} customers, "
@@ -401,14 +401,13 @@ def dask_markdown(section: dict[str, Any]) -> str:
         if single
         else ""
     )
-    lines += [
-        "",
+    caption = (
         f"{section['transactions']:,} transactions, {source}; {section['partitions']} partitions per shuffle; "
         f"{section['feature_set']} features ({section['features']}); {section['protocol']} "
         f"({section['test_rows']:,} test rows)."
         + (f" Largest feature difference between the engines on the test week: {diff:.1e}." if diff is not None else "")
         + single_note
         + f" Memory limit per worker: {c['memory_limit_per_worker']}. {m['cpus']} CPUs, load average "
-        f"{m['load_average_1m']} at the end of the run (shared machine), {section['generated_at']}.",
-    ]
-    return "\n".join(lines)
+        f"{m['load_average_1m']} at the end of the run (shared machine), {section['generated_at']}."
+    )
+    return markdown_table(ResultsTable(columns=["", *(title[e] for e in shown)], rows=cells, caption=caption))
