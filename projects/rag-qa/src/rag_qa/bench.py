@@ -29,7 +29,7 @@ from langchain_core.documents import Document
 from mlshared.console import console, track
 from mlshared.datasets import resolve_file
 from mlshared.paths import OutputDirs
-from mlshared.reports import fmt, git_commit
+from mlshared.reports import ResultsTable, fmt, git_commit, markdown_table
 from rag_qa.config import Config
 from rag_qa.documents import split
 from rag_qa.embeddings import embeddings
@@ -197,18 +197,14 @@ def run_bench(config: Config, outputs: OutputDirs, chunks: int, queries: int) ->
 def bench_markdown(report: dict[str, Any]) -> str:
     """The README's table from reports/bench.json."""
     machine = report["machine"]
-    rows = [
-        "| index | chunks | p50 ms | p95 ms | embed p95 | dense p95 | bm25s p95 | fuse p95 | rerank p95 | recall@5 |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    columns = ["index", "chunks", "p50 ms", "p95 ms", "embed p95", "dense p95", "bm25s p95", "fuse p95", "rerank p95",
+               "recall@5"]  # fmt: skip
+    rows = []
     for key in ("squad", "large"):
         r = report[key]
-        st = r["stages_ms"]
-        rows.append(
-            f"| {r['corpus']} | {r['chunks']:,} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | "
-            + " | ".join(f"{st[s]['p95']:.1f}" for s in STAGES)
-            + f" | {fmt(r.get('recall_at_5'))} |"
-        )
+        stages = [f"{r['stages_ms'][s]['p95']:.1f}" for s in STAGES]
+        rows.append([r["corpus"], f"{r['chunks']:,}", f"{r['p50_ms']:.1f}", f"{r['p95_ms']:.1f}", *stages,
+                     fmt(r.get("recall_at_5"))])  # fmt: skip
     build = report["large"]["build"]
     first = build.get("first_build")
     if build["embedded_now"]:
@@ -222,9 +218,10 @@ def bench_markdown(report: dict[str, Any]) -> str:
         built = "The large index was already built (persisted under artifacts/); only queries were timed."
     lo, hi = machine["load_average_before"][0], machine["load_average_after"][0]
     loaded = " (loaded)" if max(lo, hi) > 4 else ""
-    return "\n".join(rows) + (
-        f"\n\n{report['large']['queries']} queries (SQuAD v2 dev answerable questions, seeded) per index, "
+    caption = (
+        f"{report['large']['queries']} queries (SQuAD v2 dev answerable questions, seeded) per index, "
         f"one at a time, {machine['cpus']} CPUs, torch threads {machine['torch_threads']}; 1-minute load "
         f"average {lo} before and {hi} after{loaded}. {built} Requested {report['requested_chunks']:,} chunks. "
         f"_Generated {report['generated']} by `rag-qa bench`, commit `{report['git_commit']}`._"
     )
+    return markdown_table(ResultsTable(columns=columns, rows=rows, caption=caption))
