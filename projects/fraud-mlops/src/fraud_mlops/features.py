@@ -53,12 +53,6 @@ class Windows:
     baseline_days: int = 23
     drift: tuple[int, ...] = (7, 14)
 
-    def customer_lookback(self, feature_set: FeatureSet = "extended") -> int:
-        """Days of a customer's history that its features read (the online store reads no further)."""
-        if feature_set == "handbook":
-            return max(self.customer)
-        return max(*self.customer, *self.ratio, self.spread, *self.drift, self.baseline_shift + self.baseline_days)
-
 
 VARIANCE_FLOOR: Final = 1e-9  # relative to the mean square: below it the amounts are equal and the spread is 0
 
