@@ -13,6 +13,7 @@ from mlshared.reports import (
     ResultsTable,
     block_is_current,
     markers,
+    read_json_report,
     read_report,
     readme_is_current,
     render_results,
@@ -87,3 +88,11 @@ def test_summary_table_marks_missing_projects() -> None:
     assert table.rows[0][:4] == ["demo", "rmse ↓", "0.1050", "0.1100"]
     assert "meets" in table.rows[0][4]
     assert table.rows[1][-1] == "not run yet"
+
+
+def test_a_json_report_reads_back_and_a_missing_one_is_none(tmp_path: Path) -> None:
+    path = tmp_path / "reports" / "bench.json"
+    assert read_json_report(path) is None  # before the verb that writes it ever ran
+    path.parent.mkdir()
+    path.write_text('{"rows": 3, "p50_ms": 1.5}', encoding="utf-8")
+    assert read_json_report(path) == {"rows": 3, "p50_ms": 1.5}

@@ -89,6 +89,15 @@ def read_report(path: Path) -> MetricsReport:
     return MetricsReport.model_validate_json(path.read_text(encoding="utf-8"))
 
 
+def read_json_report(path: Path) -> dict[str, Any] | None:
+    """A JSON report a project's verb wrote (e.g. reports/bench.json for `bench`); None before its first run, so a
+    README block generator can skip what was never measured."""
+    if not path.is_file():
+        return None
+    report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return report
+
+
 def fmt(value: float | None, digits: int = 4) -> str:
     """Numbers in tables: fixed digits, thousands separators for large values, an em dash for none."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

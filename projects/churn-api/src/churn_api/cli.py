@@ -192,14 +192,11 @@ def screenshot(
 
 def readme_blocks(reports: Path) -> dict[str, str]:
     """The README's benchmark table, from the last `churn-api bench` (reports/bench.json)."""
-    import json
-
     from churn_api.bench import bench_markdown
+    from mlshared.reports import read_json_report
 
-    bench_file = reports / "bench.json"
-    if not bench_file.is_file():
-        return {}
-    return {"bench": bench_markdown(json.loads(bench_file.read_text(encoding="utf-8")))}
+    report = read_json_report(reports / "bench.json")
+    return {} if report is None else {"bench": bench_markdown(report)}
 
 
 PROJECT = ProjectSpec(

@@ -395,11 +395,11 @@ def readme_blocks(reports: Path) -> dict[str, str]:
     """The README's benchmark blocks (features, API), from the last `fraud-mlops bench` (reports/bench.json)."""
     from fraud_mlops.api_bench import api_markdown
     from fraud_mlops.bench import bench_markdown
+    from mlshared.reports import read_json_report
 
-    bench_file = reports / "bench.json"
-    if not bench_file.is_file():
+    report = read_json_report(reports / "bench.json")
+    if report is None:
         return {}
-    report = json.loads(bench_file.read_text(encoding="utf-8"))
     blocks = {"bench": bench_markdown(report)}
     if "api" in report:
         blocks["api-bench"] = api_markdown(report["api"])
