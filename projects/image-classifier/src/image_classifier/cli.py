@@ -81,11 +81,15 @@ def train(
     overrides: OverridesOpt = None,
     data: DataOpt = None,
     arch: Annotated[
-        str | None, typer.Option(help="efficientnet_lite0 | resnet18 | resnet50 (default: params.yaml).")
+        str | None,
+        typer.Option(
+            help="efficientnet_lite0 | efficientnet_lite1 | efficientnet_lite2 (offline ImageNet weights) | resnet18 "
+            "| resnet50 (default: params.yaml)."
+        ),
     ] = None,
     weights: Annotated[
         str | None,
-        typer.Option(help="imagenet (offline for efficientnet_lite0, downloaded for ResNets) | none | PATH."),
+        typer.Option(help="imagenet (offline for efficientnet_liteN, downloaded for ResNets) | none | PATH."),
     ] = None,
     mode: Annotated[str | None, typer.Option(help="finetune | features (frozen backbone).")] = None,
     epochs: Annotated[int | None, typer.Option(help="Maximum epochs (early stopping may end sooner).")] = None,

@@ -18,7 +18,7 @@ from mlshared.paths import project_root
 PROJECT_ROOT = project_root(__file__)
 DEFAULT_PARAMS = PROJECT_ROOT / "params.yaml"
 
-Arch = Literal["efficientnet_lite0", "resnet18", "resnet50"]
+Arch = Literal["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2", "resnet18", "resnet50"]
 Mode = Literal["finetune", "features"]
 
 

