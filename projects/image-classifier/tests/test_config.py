@@ -19,7 +19,8 @@ def test_params_yaml_is_the_one_source_of_every_value() -> None:
 
 def test_full_and_quick_profiles_load() -> None:
     full, quick = config_module.load(profile="full"), config_module.load(profile="quick")
-    assert full.model.mode == "features" and full.train.image_size == 224 and full.train.epochs == 15
+    assert full.model.mode == "features" and full.train.image_size == 260 and full.train.epochs == 15
+    assert (full.model.arch, quick.model.arch) == ("efficientnet_lite2", "efficientnet_lite0")  # block 4
     assert quick.train.image_size < full.train.image_size and quick.train.epochs < full.train.epochs
     assert (full.tracking.alias, quick.tracking.alias) == ("champion", "candidate")
 
