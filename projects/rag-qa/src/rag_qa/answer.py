@@ -14,15 +14,11 @@ import string
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rag_qa.abstention import AbstentionModel, features
 from rag_qa.retrieval import Hit, HybridRetriever, Vector
-
-if TYPE_CHECKING:
-    from rag_qa.answerability import AnswerabilityModel
 
 NOT_FOUND = "Not in the documents: no passage supports an answer with enough confidence."
 LEXICAL_WEIGHT = 0.5
@@ -55,7 +51,6 @@ class Answer:
     mode: str = "extractive"
     evidence: list[float] = field(default_factory=list)  # abstention.FEATURES, what the abstention model reads
     unanswerable_probability: float | None = None  # None when no abstention model is loaded
-    passage: str = ""  # the chunk of the best sentence: what the answerability cross-encoder reads
 
 
 def normalize(text: str) -> str:
@@ -103,9 +98,8 @@ class ScoredSentence:
 
 
 class ExtractiveAnswerer:
-    """Abstains when the answerability cross-encoder (if given) says the best sentence's passage does not answer
-    the question; without it, when the abstention model (if given) says the question is likely unanswerable;
-    without either, when the best sentence's score is below `min_confidence`."""
+    """Abstains when the abstention model (if given) says the question is likely unanswerable, else when the
+    best sentence's score is below `min_confidence`."""
 
     def __init__(
         self,
@@ -113,13 +107,11 @@ class ExtractiveAnswerer:
         max_sentences: int,
         min_confidence: float,
         abstention: AbstentionModel | None = None,
-        answerability: AnswerabilityModel | None = None,
     ) -> None:
         self.retriever = retriever
         self.max_sentences = max_sentences
         self.min_confidence = min_confidence
         self.abstention = abstention
-        self.answerability = answerability
 
     def score_sentences(self, question: str, vector: Vector, hits: Sequence[Hit]) -> list[ScoredSentence]:
         scored = []
@@ -154,10 +146,7 @@ class ExtractiveAnswerer:
                 s.hit.chunk_id, Citation(s.hit.chunk_id, s.hit.chunk.source, s.hit.chunk.text, s.hit.score)
             )
         probability = None
-        passage = scored[0].hit.chunk.text
-        if self.answerability is not None:
-            abstained, probability = self.answerability.abstains(question, passage)
-        elif self.abstention is not None:
+        if self.abstention is not None:
             abstained, probability = self.abstention.abstains(evidence)
         else:
             abstained = confidence < self.min_confidence
@@ -172,5 +161,4 @@ class ExtractiveAnswerer:
             hits=hits,
             evidence=evidence,
             unanswerable_probability=probability,
-            passage=passage,
         )

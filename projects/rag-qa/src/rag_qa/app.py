@@ -16,7 +16,7 @@ from mlshared.paths import OutputDirs
 from rag_qa import config as config_module
 from rag_qa.answer import Answer
 from rag_qa.documents import SUPPORTED_SUFFIXES
-from rag_qa.pipeline import EMPTY_INDEX_HINT, RagSystem, load_abstention, load_answerability
+from rag_qa.pipeline import EMPTY_INDEX_HINT, RagSystem, load_abstention
 from rag_qa.store import default_index_dir
 
 PROFILE_ENV = "RAG_PROFILE"
@@ -26,9 +26,7 @@ PROFILE_ENV = "RAG_PROFILE"
 def system(index_dir: str, profile: str) -> RagSystem:
     """One open index per app process (embedded Qdrant allows one client per folder)."""
     config = config_module.load(config_module.DEFAULT_PARAMS, profile)
-    return RagSystem(
-        config, Path(index_dir), load_abstention(profile), load_answerability(profile, config.embeddings.threads)
-    )
+    return RagSystem(config, Path(index_dir), load_abstention(profile))
 
 
 def highlight(text: str, sentences: list[str]) -> str:

@@ -64,19 +64,6 @@ class EvaluateConfig(StrictModel):
     recall_at: list[int]
 
 
-class AnswerabilityConfig(StrictModel):
-    """The answerability cross-encoder `rag-qa evaluate` fine-tunes on the calibration articles."""
-
-    enabled: bool
-    validation_fraction: float = Field(gt=0, lt=1)
-    answerable_per_unanswerable: float = Field(gt=0)
-    max_length: int = Field(ge=32, le=512)
-    epochs: int = Field(ge=1)
-    batch_size: int = Field(ge=1)
-    learning_rate: float = Field(gt=0)
-    warmup_fraction: float = Field(ge=0, lt=1)
-
-
 class BenchConfig(StrictModel):
     chunks: int = Field(ge=1)
     queries: int = Field(ge=2)
@@ -93,7 +80,6 @@ class Config(StrictModel):
     retrieval: RetrievalConfig
     answer: AnswerConfig
     evaluate: EvaluateConfig
-    answerability: AnswerabilityConfig
     bench: BenchConfig
     tracking: TrackingConfig
 

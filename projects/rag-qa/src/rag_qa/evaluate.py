@@ -16,7 +16,6 @@ import copy
 import dataclasses
 import hashlib
 import os
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,11 +26,10 @@ import numpy as np
 import numpy.typing as npt
 
 from mlshared import tracking
-from mlshared.console import console, make_progress, track
+from mlshared.console import console, track
 from mlshared.paths import OutputDirs
 from mlshared.reports import MetricsReport, PrimaryMetric, ResultsTable, fmt, git_commit, write_report
 from rag_qa import abstention as abstention_model
-from rag_qa import answerability as answerability_model
 from rag_qa import figures
 from rag_qa.answer import ExtractiveAnswerer, normalize, supported, token_f1
 from rag_qa.config import Config
@@ -164,7 +162,6 @@ def _evaluate(
     fused, reranked, bm25, dense = [], [], [], []
     confidence: list[float] = []
     evidence: list[list[float]] = []
-    passages: list[str] = []
     answer_rows: list[dict[str, float]] = []
     for q, vector in zip(track(questions, "Retrieving and answering"), vectors, strict=True):
         plain = base.search_vector(q.text, vector, k=config.retrieval.candidates)
@@ -177,14 +174,13 @@ def _evaluate(
         answer = answerer.answer_from_hits(q.text, vector, hits[:k_answer])
         confidence.append(answer.confidence)
         evidence.append(answer.evidence)
-        passages.append(answer.passage)
         if not q.impossible:
             answer_rows.append(_answer_quality(q, answer.sentences, [c.text for c in answer.citations]))
     answerable = np.array([not q.impossible for q in questions])
     ranks = Rankings(*(np.asarray(r)[answerable] for r in (fused, reranked, bm25, dense)))
     retrieval = _retrieval_metrics(ranks, config.evaluate.recall_at)
     latency = _latency(retriever, [q.text for q in questions], config.seed)
-    abstention = _abstention(config, squad, np.asarray(confidence), np.asarray(evidence), passages, outputs)
+    abstention = _abstention(config, squad, np.asarray(confidence), np.asarray(evidence), outputs)
     answers = {key: float(np.mean([row[key] for row in answer_rows])) for key in answer_rows[0]} if answer_rows else {}
     curve_path = figures.recall_curve(
         {name: getattr(ranks, name) for name in ("bm25", "dense", "fused", "reranked")},
@@ -277,14 +273,10 @@ def _abstention(
     squad: SquadSet,
     confidence: npt.NDArray[np.float64],
     evidence: npt.NDArray[np.float64],
-    passages: list[str],
     outputs: OutputDirs,
 ) -> dict[str, Any]:
     """Fit the abstention model on the calibration articles, pick its threshold there, test it on the rest;
-    the best sentence's score alone (the fallback signal) is calibrated and reported beside it. With
-    `answerability.enabled`, the cross-encoder is fine-tuned on part of the calibration articles, calibrated on
-    the rest of them, and becomes the reported (and used) abstention signal; the logistic regression stays
-    beside it as the fallback."""
+    the best sentence's score alone (the fallback signal) is calibrated and reported beside it."""
     from sklearn.metrics import roc_auc_score
 
     calibration, test = split_articles(squad.articles, config.evaluate.calibration_fraction, config.seed)
@@ -309,7 +301,7 @@ def _abstention(
         outputs.figures / "abstention.png",
     )
     held_out = impossible[~in_cal]
-    logistic = {
+    return {
         "signal": "logistic regression over abstention.FEATURES, fitted on the calibration articles",
         "model_file": model_path.name,
         "threshold": model.threshold,
@@ -330,133 +322,6 @@ def _abstention(
             else None,
         },
         "base_rate_unanswerable": float(held_out.mean()) if (~in_cal).any() else None,
-    }
-    answerability_dir = outputs.models / answerability_model.DIR_NAME
-    if not config.answerability.enabled:
-        if answerability_dir.is_dir():  # a stale cross-encoder would override the model fitted above
-            shutil.rmtree(answerability_dir)
-        return logistic
-    cross = _answerability(config, squad, evidence, passages, impossible, calibration, answerability_dir)
-    if cross is None:
-        if answerability_dir.is_dir():
-            shutil.rmtree(answerability_dir)
-        return logistic
-    figures.abstention_curve(
-        {
-            "cross-encoder": cross.pop("test_risk"),
-            "logistic regression": risk[~in_cal],
-            "best sentence score (baseline)": -confidence[~in_cal],
-        },
-        held_out,
-        cross["threshold"],
-        outputs.figures / "abstention.png",
-    )
-    return {
-        **logistic,
-        **cross,
-        "logistic_regression": {k: logistic[k] for k in ("signal", "threshold", "test", "test_curve", "test_roc_auc")},
-    }
-
-
-def _answerability(
-    config: Config,
-    squad: SquadSet,
-    evidence: npt.NDArray[np.float64],
-    passages: list[str],
-    impossible: npt.NDArray[np.bool_],
-    calibration: set[str],
-    directory: Path,
-) -> dict[str, Any] | None:
-    """Fine-tune the cross-encoder on the inner-train calibration articles, calibrate its threshold on the
-    inner-validation ones (where the logistic regression fitted on the same inner-train articles is compared
-    with it), save it, and score the held-out articles."""
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
-    settings = config.answerability
-    target = config.evaluate.target_precision
-    articles = np.array([q.article for q in squad.questions])
-    inner_train, inner_val = split_articles(
-        [a for a in squad.articles if a in calibration], 1 - settings.validation_fraction, config.seed
-    )
-    tr, va = np.isin(articles, list(inner_train)), np.isin(articles, list(inner_val))
-    test = ~np.isin(articles, list(calibration))
-    if not (impossible[tr].any() and impossible[va].any() and (~impossible[va]).any()):
-        console.print(
-            "[yellow]Answerability cross-encoder skipped:[/] its fine-tuning or validation articles lack answerable "
-            "or unanswerable questions (too few articles); the logistic regression is used."
-        )
-        return None
-    rng = np.random.default_rng(config.seed)
-    unanswerable, answerable = np.flatnonzero(tr & impossible), np.flatnonzero(tr & ~impossible)
-    n_answerable = min(len(answerable), round(settings.answerable_per_unanswerable * len(unanswerable)))
-    train = np.concatenate([unanswerable, rng.choice(answerable, size=n_answerable, replace=False)])
-    texts = [q.text for q in squad.questions]
-    model = answerability_model.AnswerabilityModel.from_base(
-        answerability_model.base_model_path(), settings.max_length, config.seed
-    )
-    train_settings = answerability_model.TrainSettings(
-        max_length=settings.max_length,
-        epochs=settings.epochs,
-        batch_size=settings.batch_size,
-        learning_rate=settings.learning_rate,
-        warmup_fraction=settings.warmup_fraction,
-        threads=config.embeddings.threads,
-    )
-    with make_progress() as progress:
-        task = progress.add_task("Fine-tuning the answerability cross-encoder", total=len(train) * settings.epochs)
-        seconds = model.fine_tune(
-            [texts[i] for i in train],
-            [passages[i] for i in train],
-            impossible[train].tolist(),
-            train_settings,
-            config.seed,
-            lambda n, loss: progress.update(task, advance=n, description=f"Fine-tuning (loss {loss:.3f})"),
-        )
-    scored = np.flatnonzero(va | test)
-    risk = np.full(len(texts), np.nan)
-    with make_progress() as progress:
-        task = progress.add_task("Scoring questions with the cross-encoder", total=len(scored))
-        risk[scored] = model.probability(
-            [texts[i] for i in scored],
-            [passages[i] for i in scored],
-            progress=lambda n: progress.update(task, advance=n),
-        )
-    threshold = -calibrate(-risk[va], impossible[va], target)  # abstain when risk >= threshold
-    meta = answerability_model.AnswerabilityMeta(
-        threshold=threshold,
-        target_precision=target,
-        max_length=settings.max_length,
-        fitted_on=f"{len(inner_train)} of the {len(calibration)} calibration articles of {source_label(config)} "
-        f"(threshold on the other {len(inner_val)})",
-        train_pairs=len(train),
-        train_seconds=round(seconds, 1),
-    )
-    model.save(directory, meta)
-    logistic = abstention_model.fit(evidence[tr], impossible[tr], config.seed).probability(evidence[va])
-    held_out = impossible[test]
-    return {
-        "signal": "answerability cross-encoder (MiniLM fine-tuned on question + passage of the best sentence)",
-        "model_file": directory.name,
-        "threshold": threshold,
-        "fine_tuning": {"pairs": len(train), "seconds": round(seconds, 1), "load_average_1min": os.getloadavg()[0]},
-        "inner_validation": {
-            "articles": len(inner_val),
-            "questions": int(va.sum()),
-            "cross_encoder": {
-                "average_precision": float(average_precision_score(impossible[va], risk[va])),
-                "precision_at_recall": precision_at_recalls(risk[va], impossible[va], CURVE_RECALLS),
-                "at_threshold": abstention_scores(-risk[va], impossible[va], -threshold),
-            },
-            "logistic_regression_inner_train": {
-                "average_precision": float(average_precision_score(impossible[va], logistic)),
-                "precision_at_recall": precision_at_recalls(logistic, impossible[va], CURVE_RECALLS),
-            },
-        },
-        "calibration": abstention_scores(-risk[va], impossible[va], -threshold),
-        "test": abstention_scores(-risk[test], held_out, -threshold),
-        "test_curve": precision_at_recalls(risk[test], held_out, CURVE_RECALLS),
-        "test_roc_auc": float(roc_auc_score(held_out, risk[test])) if 0 < held_out.sum() < held_out.size else None,
-        "test_risk": risk[test],
     }
 
 
@@ -494,35 +359,19 @@ def _table(
             ("Hybrid + sentence-level rerank", "reranked"),
         )
     ]
-    test, baseline, calibration = abstention["test"], abstention["baseline"], abstention["calibration"]
-    cross = "logistic_regression" in abstention  # the cross-encoder is the abstainer; the regression its fallback
-
-    def at_recalls(block: dict[str, Any]) -> str:
-        return " / ".join(fmt(block["test_curve"][r]) for r in ("0.05", "0.1", "0.2"))
-
+    test, baseline = abstention["test"], abstention["baseline"]
     caption = (
         "Extractive answers (answerable questions): gold answer inside the answer "
         f"{fmt(answers.get('gold_in_answer'))}, "
         f"token F1 {fmt(answers.get('token_f1'))}, exact match {fmt(answers.get('exact_match'))}, "
         f"faithfulness {fmt(answers.get('faithfulness'))}. Abstention on the {abstention['test_articles']} held-out "
-        f"articles (base rate {fmt(abstention['base_rate_unanswerable'])}): "
-        + ("the answerability cross-encoder" if cross else "the abstention model (logistic regression)")
-        + f" at P(unanswerable) >= {abstention['threshold']:.3f}, calibrated for precision "
-        f"{abstention['target_precision']} on "
-        + ("calibration articles it was not fine-tuned on" if cross else "the calibration articles")
-        + f" (there: precision {fmt(calibration['precision'])} at recall {fmt(calibration['recall'])}), has held-out "
-        f"precision {fmt(test['precision'])}, recall {fmt(test['recall'])}, "
+        f"articles (base rate {fmt(abstention['base_rate_unanswerable'])}): the abstention model at "
+        f"P(unanswerable) >= {abstention['threshold']:.3f} (calibrated for precision "
+        f"{abstention['target_precision']}) has precision {fmt(test['precision'])}, recall {fmt(test['recall'])}, "
         f"ROC AUC {fmt(abstention['test_roc_auc'])}; precision at recall 0.05 / 0.1 / 0.2: "
-        + at_recalls(abstention)
-        + (
-            f" (logistic regression, the fallback: ROC AUC {fmt(abstention['logistic_regression']['test_roc_auc'])}, "
-            + at_recalls(abstention["logistic_regression"])
-            + "; "
-            if cross
-            else " ("
-        )
-        + f"best-sentence-score baseline: ROC AUC {fmt(baseline['test_roc_auc'])}, "
-        + at_recalls(baseline)
+        + " / ".join(fmt(abstention["test_curve"][r]) for r in ("0.05", "0.1", "0.2"))
+        + f" (best-sentence-score baseline: ROC AUC {fmt(baseline['test_roc_auc'])}, "
+        + " / ".join(fmt(baseline["test_curve"][r]) for r in ("0.05", "0.1", "0.2"))
         + f"). Retrieval latency inside this run p50 {latency['p50']:.1f} ms, p95 {latency['p95']:.1f} ms"
         + (f" at load {latency['load_average_1min']}" if "load_average_1min" in latency else "")
         + " (`rag-qa bench` is the latency measurement)."

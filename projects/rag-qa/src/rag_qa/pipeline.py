@@ -14,8 +14,6 @@ from rag_qa import config as config_module
 from rag_qa.abstention import FILE_NAME as ABSTENTION_FILE
 from rag_qa.abstention import AbstentionModel
 from rag_qa.answer import Answer, ExtractiveAnswerer
-from rag_qa.answerability import DIR_NAME as ANSWERABILITY_DIR
-from rag_qa.answerability import AnswerabilityModel
 from rag_qa.config import Config
 from rag_qa.documents import LoadedCorpus, load_file, load_folder, split
 from rag_qa.embeddings import embeddings
@@ -32,13 +30,6 @@ def load_abstention(profile: str) -> AbstentionModel | None:
     return AbstentionModel.load(outputs.models / ABSTENTION_FILE)
 
 
-def load_answerability(profile: str, threads: int | None = 1) -> AnswerabilityModel | None:
-    """The answerability cross-encoder `rag-qa evaluate --profile PROFILE` fine-tuned (models/answerability), if
-    any; without it the answerer falls back to the abstention model."""
-    outputs = OutputDirs.for_project("rag-qa", config_module.PROJECT_ROOT, profile)
-    return AnswerabilityModel.load(outputs.models / ANSWERABILITY_DIR, threads)
-
-
 @dataclass
 class IngestSummary:
     files: int
@@ -50,16 +41,9 @@ class IngestSummary:
 class RagSystem:
     """One index, its hybrid retriever (rebuilt after every change to the index) and the answerers."""
 
-    def __init__(
-        self,
-        config: Config,
-        index_dir: Path,
-        abstention: AbstentionModel | None = None,
-        answerability: AnswerabilityModel | None = None,
-    ) -> None:
+    def __init__(self, config: Config, index_dir: Path, abstention: AbstentionModel | None = None) -> None:
         self.config = config
         self.abstention = abstention
-        self.answerability = answerability
         self.index = Index(
             index_dir,
             config.store.collection,
@@ -72,12 +56,11 @@ class RagSystem:
 
     @classmethod
     def for_profile(cls, config: Config, outputs: OutputDirs, index_dir: Path | None = None) -> RagSystem:
-        """The profile's index and the abstention models `rag-qa evaluate` fitted for it (when there are any)."""
+        """The profile's index and the abstention model `rag-qa evaluate` fitted for it (when there is one)."""
         return cls(
             config,
             index_dir or default_index_dir(outputs.models),
             AbstentionModel.load(outputs.models / ABSTENTION_FILE),
-            AnswerabilityModel.load(outputs.models / ANSWERABILITY_DIR, config.embeddings.threads),
         )
 
     @property
@@ -125,11 +108,7 @@ class RagSystem:
         if self.llm is not None:
             return self.llm.answer_from_hits(question, self.retriever.search(question, k, sources).hits)
         answerer = ExtractiveAnswerer(
-            self.retriever,
-            self.config.answer.max_sentences,
-            self.config.answer.min_confidence,
-            self.abstention,
-            self.answerability,
+            self.retriever, self.config.answer.max_sentences, self.config.answer.min_confidence, self.abstention
         )
         return answerer.answer(question, k, sources)
 

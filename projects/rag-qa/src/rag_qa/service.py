@@ -23,7 +23,7 @@ from mlshared.paths import OutputDirs
 from mlshared.service import ServiceSettings, build_app, loaded_model, protected_router, run_blocking
 from rag_qa import config as config_module
 from rag_qa.answer import Answer
-from rag_qa.pipeline import RagSystem, load_abstention, load_answerability
+from rag_qa.pipeline import RagSystem, load_abstention
 from rag_qa.store import default_index_dir
 
 INGEST_HINT = "Ingest documents first: `rag-qa ingest` or POST /ingest."
@@ -148,12 +148,7 @@ def create_app(settings: Settings | None = None, system: RagSystem | None = None
 
     def load() -> RagSystem:
         config = config_module.load(settings.params, settings.profile)
-        return RagSystem(
-            config,
-            settings.index_path(),
-            load_abstention(settings.profile),
-            load_answerability(settings.profile, config.embeddings.threads),
-        )
+        return RagSystem(config, settings.index_path(), load_abstention(settings.profile))
 
     return build_app(
         settings,
