@@ -63,7 +63,7 @@ def line(name: str, y: np.ndarray, p: np.ndarray) -> None:
 def cached_scores(name: str, idx: np.ndarray, questions: list[str], passages: list[str]) -> np.ndarray:
     path = OUT / f"{name}.npy"
     if path.is_file():
-        return np.load(path)
+        return np.asarray(np.load(path), dtype=np.float64)
     start = time.perf_counter()
     scores = score([questions[i] for i in idx], [passages[i] for i in idx])
     np.save(path, scores)
@@ -99,7 +99,7 @@ def main() -> None:
         fit_on, held = va & (article != a), article == a
         for name, features in (("scalars", x), ("scalars + cross-encoder", with_logit(x, p))):
             model = logreg().fit(features[fit_on], y[fit_on])  # type: ignore[attr-defined]
-            folds[name][held] = model.predict_proba(features[held])[:, 1]  # type: ignore[attr-defined]
+            folds[name][held] = model.predict_proba(features[held])[:, 1]
     for name, pred in folds.items():
         line(f"logistic regression, {name}", y[va], pred[va])
     line("cross-encoder alone", y[va], p[va])
@@ -111,7 +111,7 @@ def main() -> None:
         print("== held-out articles (scored once; fitted on the 4 inner-validation articles) ==")
         for name, features in (("scalars", x), ("scalars + cross-encoder", with_logit(x, p))):
             model = logreg().fit(features[va], y[va])  # type: ignore[attr-defined]
-            line(f"logistic regression, {name}", y[test], model.predict_proba(features[test])[:, 1])  # type: ignore[attr-defined]
+            line(f"logistic regression, {name}", y[test], model.predict_proba(features[test])[:, 1])
         line("cross-encoder alone (paragraph passages)", y[test], p[test])
     print(f"load {os.getloadavg()}")
 
