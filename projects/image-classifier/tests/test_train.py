@@ -84,7 +84,7 @@ def test_fine_tuning_updates_the_backbone_and_features_mode_does_not(
     data = load(small_folder, "hymenoptera", 0.2, 0.25, 0)
     from image_classifier.model import build
 
-    reference = build("efficientnet_lite0", "imagenet", 2).state_dict()["conv_stem.weight"]
+    reference = build(make_config().model.arch, "imagenet", 2).state_dict()["conv_stem.weight"]
     tuned = train(
         make_config(model={"mode": "finetune"}, train={"image_size": 64, "epochs": 1, "batch_size": 8}),
         "test", OutputDirs(tmp_path / "ft", "test"), data, track=False,
