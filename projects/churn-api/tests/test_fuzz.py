@@ -43,7 +43,11 @@ def test_no_server_errors_and_every_rejection_names_the_problem(api_schema: Any,
     seen: dict[int, int] = {}
     rejected_valid: list[str] = []
 
-    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    # derandomize: the same cases every run (a seed derived from the test), so a failure reproduces and a pass is
+    # not luck (the fraud-mlops fuzz test's positive run reached its model in only some random runs).
+    @settings(
+        max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True
+    )
     @given(case=api_schema.as_strategy(generation_mode=mode))
     def check(case: Any) -> None:
         response = case.call()
