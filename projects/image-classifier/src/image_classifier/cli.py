@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from pathlib import Path
@@ -286,12 +285,13 @@ def readme_blocks(reports: Path) -> dict[str, str]:
     """The README's evaluation and benchmark blocks, rendered from the full-profile reports folder."""
     from image_classifier import bench as bench_module
     from image_classifier import evaluate as evaluate_module
+    from mlshared.reports import read_json_report
 
     blocks = {}
     if (reports / "metrics.json").is_file():
         blocks[evaluate_module.BLOCK] = evaluate_module.render_details(reports)
-    if (reports / bench_module.BENCH_FILE).is_file():
-        report = json.loads((reports / bench_module.BENCH_FILE).read_text(encoding="utf-8"))
+    report = read_json_report(reports / bench_module.BENCH_FILE)
+    if report is not None:
         blocks[bench_module.BLOCK] = bench_module.render(report)
     return blocks
 

@@ -266,14 +266,11 @@ def screenshot(
 
 def readme_blocks(reports: Path) -> dict[str, str]:
     """The README's latency table, from the last `rag-qa bench` (reports/bench.json)."""
-    import json
-
+    from mlshared.reports import read_json_report
     from rag_qa.bench import bench_markdown
 
-    bench_file = reports / "bench.json"
-    if not bench_file.is_file():
-        return {}
-    return {"bench": bench_markdown(json.loads(bench_file.read_text(encoding="utf-8")))}
+    report = read_json_report(reports / "bench.json")
+    return {} if report is None else {"bench": bench_markdown(report)}
 
 
 PROJECT = ProjectSpec(

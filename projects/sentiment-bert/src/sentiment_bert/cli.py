@@ -225,17 +225,15 @@ def screenshot(
 
 def readme_blocks(reports: Path) -> dict[str, str]:
     """The README's evaluation and benchmark blocks, rendered from the full-profile reports folder."""
-    import json
-
-    from mlshared.reports import read_report
+    from mlshared.reports import read_json_report, read_report
     from sentiment_bert import bench as bench_module
     from sentiment_bert import evaluate as evaluate_module
 
     blocks = {}
     if (reports / "metrics.json").is_file():
         blocks[evaluate_module.BLOCK] = evaluate_module.render_details(read_report(reports / "metrics.json"))
-    if (reports / "bench.json").is_file():
-        report = json.loads((reports / "bench.json").read_text(encoding="utf-8"))
+    report = read_json_report(reports / "bench.json")
+    if report is not None:
         blocks[bench_module.BLOCK] = bench_module.render(report)
     return blocks
 
