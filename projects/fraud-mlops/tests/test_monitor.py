@@ -12,7 +12,7 @@ import pytest
 
 from fraud_mlops.features import compute
 from fraud_mlops.metrics import SCORE
-from fraud_mlops.monitor import drift_report, write_summary
+from fraud_mlops.monitor import drift_report, screenshot_report, write_summary
 from fraud_mlops.schema import AMOUNT, TIME
 
 COLUMNS = [AMOUNT, "TX_DURING_NIGHT", "CUSTOMER_ID_NB_TX_7DAY_WINDOW", "CUSTOMER_ID_AVG_AMOUNT_7DAY_WINDOW", SCORE]
@@ -44,3 +44,10 @@ def test_shifted_amounts_and_scores_say_retrain(scored: pl.DataFrame, tmp_path: 
     assert result.retrain
     assert {AMOUNT, SCORE} <= set(result.summary["drifted_columns"])
     assert result.summary["prediction_drift"] is True
+
+
+@pytest.mark.browser
+def test_the_readme_picture_is_the_rendered_report(scored: pl.DataFrame, tmp_path: Path) -> None:
+    result = drift_report(scored, COLUMNS, REFERENCE, CURRENT, 0.5, 5000, 0, tmp_path / "drift.html")
+    picture = screenshot_report(result.html, tmp_path / "drift.png")  # waits for Evidently's drawn heading
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and picture.stat().st_size > 20_000

@@ -248,6 +248,27 @@ def monitor(
 
 @app.command()
 @friendly_errors
+def screenshot(
+    report: Annotated[
+        Path | None, typer.Option(help="Drift report HTML; default: the one `fraud-mlops monitor` wrote.")
+    ] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="PNG to write.")] = config_module.PROJECT_ROOT
+    / "docs"
+    / "drift-report.png",
+    profile: ProfileOpt = "full",
+) -> None:
+    """The README's drift-report picture: the Evidently HTML of `fraud-mlops monitor` in headless Chromium."""
+    from fraud_mlops.monitor import screenshot_report
+    from mlshared.console import UserError
+
+    html = report or _outputs(profile).work / "drift_report.html"
+    if not html.is_file():
+        raise UserError(f"No drift report at {html}.", hint=f"Run `fraud-mlops monitor --profile {profile}` first.")
+    console.print(f"[green]Wrote[/] {screenshot_report(html, output)}")
+
+
+@app.command()
+@friendly_errors
 def gate(
     profile: ProfileOpt = "full",
     params: ParamsOpt = config_module.DEFAULT_PARAMS,

@@ -91,3 +91,19 @@ def drift_report(
 def write_summary(result: DriftResult, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result.summary, indent=2) + "\n", encoding="utf-8")
+
+
+RENDERED = "text=Dataset Drift"  # the report's first heading: Evidently draws the page with JavaScript
+
+
+def screenshot_report(html: Path, output: Path, width: int = 1280, height: int = 900) -> Path:
+    """The README's picture of a drift report: the HTML opened in headless Chromium once Evidently has drawn it,
+    the first screen of it (its summary and the first columns)."""
+    from mlshared.browser import browser_page
+
+    with browser_page(width, height) as page:
+        page.goto(html.resolve().as_uri())
+        page.locator(RENDERED).first.wait_for(timeout=60_000)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(output))
+    return output
