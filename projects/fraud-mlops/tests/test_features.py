@@ -142,3 +142,14 @@ def test_terminal_risk_waits_for_the_label_delay(small_log: pl.DataFrame) -> Non
     flipped = small_log.with_columns(pl.when(pl.col(TIME) > last).then(1 - pl.col(LABEL)).otherwise(pl.col(LABEL)))
     names = feature_names("extended")
     assert compute(flipped)[names].equals(compute(small_log)[names])
+
+
+def test_rows_older_than_the_lookback_change_no_feature(small_log: pl.DataFrame) -> None:
+    """`Windows.lookback` is where the Dask run and the API bench start their history: enough for every window."""
+    start = small_log[TIME].min() + timedelta(days=W.lookback + 3)  # type: ignore[operator]
+    recent = small_log.filter(pl.col(TIME) > start - timedelta(days=W.lookback))
+    names = feature_names("extended")
+    full, cut = (compute(log).filter(pl.col(TIME) >= start).sort(TX_ID) for log in (small_log, recent))
+    assert full.height == cut.height > 1000
+    np.testing.assert_allclose(cut.select(names).to_numpy(), full.select(names).to_numpy(), rtol=1e-7, atol=1e-9)
+    assert Windows(baseline_days=40).lookback == W.baseline_shift + 40  # longer than every other window now

@@ -71,7 +71,7 @@ end
 
 def history_and_replay(log: pl.DataFrame, start: date, windows: Windows) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The warm-start history (the longest window + the label delay before `start`) and `REPLAY_DAYS` to replay."""
-    days = max(*windows.customer, *windows.ratio, windows.pair, windows.delay + max(windows.terminal))
+    days = windows.lookback
     begin = datetime.combine(start, time())
     history = log.filter(pl.col(TIME).is_between(begin - timedelta(days=days), begin, closed="left"))
     replay = log.filter(pl.col(TIME).is_between(begin, begin + timedelta(days=REPLAY_DAYS), closed="left"))

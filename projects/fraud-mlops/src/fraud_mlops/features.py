@@ -53,6 +53,13 @@ class Windows:
     baseline_days: int = 23
     drift: tuple[int, ...] = (7, 14)
 
+    @property
+    def lookback(self) -> int:
+        """How many days back any feature reads: older rows change nothing (the Dask run's and the API bench's
+        history start here)."""
+        customer = max(*self.customer, *self.ratio, self.spread, *self.drift, self.baseline_shift + self.baseline_days)
+        return max(customer, self.pair, self.delay + max(self.terminal))
+
 
 VARIANCE_FLOOR: Final = 1e-9  # relative to the mean square: below it the amounts are equal and the spread is 0
 

@@ -308,7 +308,7 @@ def run_scale(
 
 def history_days(w: Windows) -> int:
     """How far back a feature looks: rows older than this before the first row that matters change nothing."""
-    return max(*w.customer, *w.ratio, w.pair, w.delay + max(w.terminal)) + 1
+    return w.lookback + 1
 
 
 def _single_machine(
