@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
@@ -149,11 +149,21 @@ def register(model_uri: str, name: str, alias: str | None = None) -> RegisteredM
     return RegisteredModel(name, str(version.version), alias, model_uri)
 
 
-def _code_paths(packages: tuple[str, ...]) -> list[str] | None:
-    """Folders of importable local packages, copied into a logged model so it loads without installing them."""
+def _log_and_register(
+    log_model: Callable[..., Any],
+    registered_name: str | None,
+    alias: str | None,
+    requirements: tuple[str, ...],
+    code_packages: tuple[str, ...],
+    **model: Any,
+) -> RegisteredModel | None:
+    """`log_model(**model)` (an MLflow flavour's) with pinned requirements and the folders of the importable local
+    `code_packages` copied in, so the model loads without installing them; registered when a name is given."""
     import importlib
 
-    return [str(Path(importlib.import_module(pkg).__file__ or "").parent) for pkg in packages] or None
+    code_paths = [str(Path(importlib.import_module(pkg).__file__ or "").parent) for pkg in code_packages]
+    info = log_model(pip_requirements=pinned_requirements(*requirements), code_paths=code_paths or None, **model)
+    return None if registered_name is None else register(info.model_uri, registered_name, alias)
 
 
 def log_pyfunc_model(
@@ -172,18 +182,14 @@ def log_pyfunc_model(
     import mlflow
     from mlflow.models import infer_signature
 
-    info = mlflow.pyfunc.log_model(
+    return _log_and_register(
+        mlflow.pyfunc.log_model, registered_name, alias, requirements, code_packages,
         name="model",
         python_model=python_model,
         artifacts={key: str(path) for key, path in artifacts.items()},
         signature=infer_signature(input_example, output_example),
         input_example=input_example,
-        pip_requirements=pinned_requirements(*requirements),
-        code_paths=_code_paths(code_packages),
-    )
-    if registered_name is None:
-        return None
-    return register(info.model_uri, registered_name, alias)
+    )  # fmt: skip
 
 
 def _skops_types(model: Any) -> list[str]:
@@ -215,17 +221,13 @@ def log_sklearn_model(
         # would reject every integer request ("Can not safely convert int64 to float64", tried): keep integers.
         warnings.filterwarnings("ignore", "Hint: Inferred schema contains integer column", UserWarning)
         signature = infer_signature(input_example, model.predict(input_example))
-    info = mlflow.sklearn.log_model(
+    return _log_and_register(
+        mlflow.sklearn.log_model, registered_name, alias, requirements, code_packages,
+        sk_model=model,
         # MLflow stores scikit-learn models with skops, which loads only types it is told to trust.
         # These are the model's own classes (our transformers, the boosters), listed explicitly.
-        model,
         skops_trusted_types=_skops_types(model),
         name=name,
         signature=signature,
         input_example=input_example,
-        pip_requirements=pinned_requirements(*requirements),
-        code_paths=_code_paths(code_packages),
-    )
-    if registered_name is None:
-        return None
-    return register(info.model_uri, registered_name, alias)
+    )  # fmt: skip
