@@ -54,11 +54,17 @@ class Windows:
     drift: tuple[int, ...] = (7, 14)
 
     @property
+    def customer_days(self) -> list[int]:
+        """Every customer window `(t - d, t]` the extended set reads, shortest first: the handbook's, the ratio's,
+        the spread's, the drift's, and the two whose difference is the baseline `(t - shift - b, t - shift]`."""
+        baseline = (self.baseline_shift, self.baseline_shift + self.baseline_days)
+        return sorted({*self.customer, *self.ratio, self.spread, *self.drift, *baseline})
+
+    @property
     def lookback(self) -> int:
         """How many days back any feature reads: older rows change nothing (the Dask run's and the API bench's
         history start here)."""
-        customer = max(*self.customer, *self.ratio, self.spread, *self.drift, self.baseline_shift + self.baseline_days)
-        return max(customer, self.pair, self.delay + max(self.terminal))
+        return max(*self.customer_days, self.pair, self.delay + max(self.terminal))
 
 
 VARIANCE_FLOOR: Final = 1e-9  # relative to the mean square: below it the amounts are equal and the spread is 0
@@ -122,8 +128,7 @@ def customer_features(w: Windows, feature_set: FeatureSet) -> dict[str, pl.Expr]
     """Per-customer windows; needs the columns of `with_arrival_corrections`."""
     keys = [CUSTOMER]
     amount = pl.col(AMOUNT).cast(pl.Float64)
-    extended = feature_set == "extended"
-    days = sorted({*w.customer, *((*w.ratio, w.spread, *w.drift) if extended else ())})
+    days = w.customer_days if feature_set == "extended" else sorted(w.customer)
     counts = {d: _window(_one(), d, keys) - pl.col(LATER_N) for d in days}
     sums = {d: _window(amount, d, keys) - pl.col(LATER_AMOUNT) for d in days}
     out: dict[str, pl.Expr] = {}

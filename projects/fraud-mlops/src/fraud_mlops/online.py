@@ -65,7 +65,7 @@ class Query:
     customer: int
     terminal: int
     time_ns: int
-    customer_starts: tuple[int, ...]  # t - d, one per customer window, in `customer_days` order
+    customer_starts: tuple[int, ...]  # t - d, one per customer window, in `Windows.customer_days` order
     pair_start: int
     terminal_starts: tuple[int, ...]  # t - delay - d, one per terminal window
     terminal_end: int  # t - delay: a label is known only this long after its transaction
@@ -74,7 +74,7 @@ class Query:
     def of(cls, tx: Tx, w: Windows) -> Query:
         t = tx.time_ns
         return cls(
-            tx.tx_id, tx.customer, tx.terminal, t, tuple(t - d * NS_PER_DAY for d in customer_days(w)),
+            tx.tx_id, tx.customer, tx.terminal, t, tuple(t - d * NS_PER_DAY for d in w.customer_days),
             t - w.pair * NS_PER_DAY, tuple(t - (w.delay + d) * NS_PER_DAY for d in w.terminal),
             t - w.delay * NS_PER_DAY,
         )  # fmt: skip
@@ -94,13 +94,6 @@ class Evidence:
     pair_count: int
     terminal_counts: tuple[int, ...]
     terminal_frauds: tuple[int, ...]  # labelled frauds among them (unlabelled ones count as genuine)
-
-
-def customer_days(w: Windows) -> list[int]:
-    """Every customer window `(t - d, t]` the extended set needs, shortest first: the handbook's, the ratio's, the
-    spread's, the drift's, and the two whose difference is the baseline `(t - shift - b, t - shift]`."""
-    baseline = (w.baseline_shift, w.baseline_shift + w.baseline_days)
-    return sorted({*w.customer, *w.ratio, w.spread, *w.drift, *baseline})
 
 
 class Store(Protocol):
@@ -365,7 +358,7 @@ class OnlineFeatures:
         counts: dict[int, float] = {}
         sums: dict[int, float] = {}
         squares: dict[int, float] = {}
-        windows = zip(customer_days(w), e.customer_counts, e.customer_sums, e.customer_squares, strict=True)
+        windows = zip(w.customer_days, e.customer_counts, e.customer_sums, e.customer_squares, strict=True)
         for d, n, total, square in windows:
             counts[d] = float(n + 1)  # this transaction is in every window of its own
             sums[d], squares[d] = total + tx.amount, square + tx.amount * tx.amount
