@@ -29,7 +29,7 @@ from langchain_core.documents import Document
 from mlshared.console import console, track
 from mlshared.datasets import resolve_file
 from mlshared.paths import OutputDirs
-from mlshared.reports import ResultsTable, fmt, git_commit, markdown_table
+from mlshared.reports import ResultsTable, fmt, git_commit, markdown_table, read_json_report
 from rag_qa.config import Config
 from rag_qa.documents import split
 from rag_qa.embeddings import embeddings
@@ -89,11 +89,9 @@ def build(index: Index, docs: list[Document]) -> dict[str, float]:
 def previous_build(path: Path, chunks: int) -> dict[str, Any]:
     """How the persisted large index was built, from the report of the run that built it (a re-run embeds
     nothing, and the build rate is worth keeping); empty when unknown."""
-    if not path.is_file():
+    old = read_json_report(path)
+    if old is None:
         return {}
-    import json
-
-    old = json.loads(path.read_text(encoding="utf-8"))
     large = old.get("large", {})
     if large.get("chunks") != chunks or not large.get("build", {}).get("embedded_now"):
         return {}
