@@ -25,9 +25,7 @@ from image_classifier.model import (
     classifier_parameters,
     freeze_backbone,
     imagenet_lite,
-    lite0_weights_file,
     lite_weights_file,
-    map_lite0_state_dict,
     map_lite_state_dict,
 )
 from image_classifier.transforms import Preprocessing, eval_transform
@@ -47,7 +45,7 @@ LITE_ARCHS = [
 
 @pytest.fixture(scope="module")
 def lite0_source() -> dict[str, torch.Tensor]:
-    return torch.load(lite0_weights_file(), map_location="cpu", weights_only=True)  # type: ignore[no-any-return]
+    return torch.load(lite_weights_file("efficientnet_lite0"), map_location="cpu", weights_only=True)  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("arch", LITE_ARCHS)
@@ -62,13 +60,6 @@ def test_the_offline_tensors_map_in_order_with_identical_shapes(arch: Arch) -> N
     assert next(iter(mapped)) == "conv_stem.weight" and list(mapped)[-1] == "classifier.bias"
     for (src, tensor), (dst, reference) in zip(source.items(), target.state_dict().items(), strict=True):
         assert tensor.shape == reference.shape, (src, dst)
-
-
-def test_the_lite0_names_still_load_lite0(lite0_source: dict[str, torch.Tensor]) -> None:
-    import timm
-
-    assert lite0_weights_file() == lite_weights_file("efficientnet_lite0")
-    assert len(map_lite0_state_dict(lite0_source, timm.create_model("tf_efficientnet_lite0"))) == 296
 
 
 def test_a_foreign_state_dict_fails_naming_the_tensor(lite0_source: dict[str, torch.Tensor]) -> None:

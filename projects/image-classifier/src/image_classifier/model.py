@@ -124,19 +124,6 @@ def imagenet_lite(arch: Arch) -> nn.Module:
     return model
 
 
-# The Lite0 names this module had before the family was generalised, kept for code that imports them.
-def lite0_weights_file() -> Path:
-    return lite_weights_file("efficientnet_lite0")
-
-
-def map_lite0_state_dict(source: dict[str, torch.Tensor], target: nn.Module) -> OrderedDict[str, torch.Tensor]:
-    return map_lite_state_dict(source, target, "efficientnet_lite0")
-
-
-def imagenet_lite0() -> nn.Module:
-    return imagenet_lite("efficientnet_lite0")
-
-
 def _torchvision_resnet(arch: Arch, weights: str) -> nn.Module:
     from torchvision import models
 
