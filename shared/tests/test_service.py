@@ -239,3 +239,15 @@ def test_openapi_declares_what_the_chassis_answers(client: TestClient) -> None:
         "/Problem"
     )
     assert "HTTPValidationError" not in schema["components"]["schemas"]
+
+
+def test_startup_freezes_the_heap_and_shutdown_runs_the_hook() -> None:
+    """What lives at startup (libraries, the model) is kept out of the collector's full passes while serving;
+    `on_shutdown` runs when the server stops (fraud-mlops commits and closes its store there)."""
+    import gc
+
+    events: list[str] = []
+    app = make_app(on_startup=lambda _: events.append("start"), on_shutdown=lambda _: events.append("stop"))
+    with TestClient(app):
+        assert events == ["start"] and gc.get_freeze_count() > 0
+    assert events == ["start", "stop"] and gc.get_freeze_count() == 0

@@ -41,11 +41,11 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def make_client(
-    tmp_path: Path, model: FraudModel, redis: str | None = None, key: str | None = KEY, reasons: str = "blocked"
+    tmp_path: Path, model: FraudModel, redis: str | None = None, key: str | None = KEY, **overrides: Any
 ) -> TestClient:
     settings = Settings(
         state_path=tmp_path / "online.sqlite", prediction_log=tmp_path / "predictions.jsonl", redis_url=redis,
-        api_key=key, access_log=False, model_path=tmp_path / "model.joblib", reasons=reasons,
+        api_key=key, access_log=False, model_path=tmp_path / "model.joblib", **overrides,
     )  # fmt: skip
     tmp_path.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, tmp_path / "model.joblib")
@@ -130,6 +130,16 @@ def test_bad_requests_get_a_clear_4xx_and_change_nothing(
         assert client.post("/feedback", json={"transaction_id": second[TX_ID], "label": 2}).status_code == 422
         assert (store.latest_ns(), (tmp_path / "predictions.jsonl").read_text()) == before
         assert not store.has(first[TX_ID])
+
+
+def test_a_restart_keeps_the_state(fraud_model: FraudModel, small_log: pl.DataFrame, tmp_path: Path) -> None:
+    """The group of writes still open at shutdown is committed: the restarted service knows the transaction."""
+    row = small_log.sort(TIME).row(0, named=True)
+    with make_client(tmp_path, fraud_model, commit_interval_ms=3_600_000) as client:  # only the shutdown commits
+        assert client.post("/predict", json=body(row)).status_code == 200
+    with make_client(tmp_path, fraud_model) as client:
+        again = client.post("/predict", json=body(row))
+    assert again.status_code == 409 and "already scored" in again.text
 
 
 def test_model_info_and_reload_behind_the_key(fraud_model: FraudModel, tmp_path: Path) -> None:

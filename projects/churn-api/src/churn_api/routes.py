@@ -5,7 +5,7 @@ FastAPI's typed body parameters: in `churn-api bench` on the same loaded machine
 of /health's throughput with a typed body (target >= 50%) and 45-50% with `json_body` (README table).
 /predict/batch parses, validates, scores and serialises large batches in a worker thread, chunk by
 chunk (`batches.py`), so /health and /ready stay answered while 10,000-row batches arrive.
-Answers are serialised once from plain data (`pydantic_core.to_json`), not re-validated.
+Answers are serialised once from plain data (the chassis' `json_response`), not re-validated.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
-from pydantic_core import to_json
 from starlette.exceptions import HTTPException
 
 from churn_api.api_models import Batch, BatchOut, Customer, ModelOut, PredictionOut
@@ -25,6 +24,7 @@ from churn_api.settings import Settings
 from mlshared.service import (
     ServiceDep,
     json_body,
+    json_response,
     loaded_model,
     protected_router,
     responses,
@@ -69,10 +69,6 @@ async def churn_settings(service: ServiceDep) -> Settings:
 
 
 ChurnSettings = Annotated[Settings, Depends(churn_settings)]
-
-
-def json_response(content: Any) -> Response:
-    return Response(to_json(content), media_type="application/json")
 
 
 @router.get("/model", response_model=ModelOut)

@@ -36,7 +36,10 @@ OpenAPI schema that declares the 401/413/415/422/503 answers of every route.
                          model_name=settings.model_path.name, load_model=lambda: MyPredictor.load(settings.model_path),
                          load_hint="Train one with `my-api train`.")
 
-Run it with `uvicorn my_api.serve:create_app --factory` (`uvicorn_log_config()` makes uvicorn's own
+A route on the hot path reads its body with `json_body(Item)` and answers with `json_response(...)`
+(keeping `response_model=` for the schema): FastAPI's typed body and response-model check each cost a
+validation pass that churn-api's and fraud-mlops' /predict measured (body.py). Run it with
+`uvicorn my_api.serve:create_app --factory` (`uvicorn_log_config()` makes uvicorn's own
 lines JSON too). Settings come from `MYAPI_*` variables: `API_KEY`, `MAX_BODY_BYTES`,
 `BODY_TIMEOUT_S`, `BLOCKING_CONCURRENCY`, `LOG_LEVEL`, `ACCESS_LOG` (see `ServiceSettings`).
 Libraries: FastAPI (and its `max_body_size`), pydantic-settings, python-json-logger,
@@ -51,7 +54,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from mlshared.service.app import REQUEST_ID_HEADER, Service, ServiceDep, build_app, get_service
-from mlshared.service.body import json_body, parse_json, require_json
+from mlshared.service.body import json_body, json_response, parse_json, require_json
 from mlshared.service.concurrency import run_blocking
 from mlshared.service.errors import Problem, problem, responses
 from mlshared.service.logs import json_logger, uvicorn_log_config
@@ -78,6 +81,7 @@ __all__ = [
     "get_service",
     "json_body",
     "json_logger",
+    "json_response",
     "loaded_model",
     "parse_json",
     "problem",

@@ -19,6 +19,11 @@ sends with a plain-text 413 (no JSON problem, no request id). What the libraries
   pydantic-core; bodies over `off_loop_bytes` are parsed in a worker thread so the event loop keeps
   answering probes (FastAPI's typed bodies are parsed on the loop: `json.loads`, then validation of
   the Python objects). Errors are FastAPI's 422 naming each field.
+- `json_response(content)`: an answer serialised once by pydantic-core from plain data. FastAPI's
+  `response_model` path validates the returned object against the model again, then encodes it
+  (`jsonable_encoder`, `json.dumps`); a route that builds its answer from trusted values keeps
+  `response_model=` on the decorator for the schema and returns this. FastAPI documents returning a
+  `Response` directly: it is sent as it is.
 """
 
 from __future__ import annotations
@@ -31,8 +36,10 @@ from typing import Any, TypeVar
 import anyio
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
 from prometheus_client import Counter
 from pydantic import BaseModel, ValidationError
+from pydantic_core import to_json
 from starlette.exceptions import HTTPException
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -134,6 +141,11 @@ def parse_json(model: type[M], body: bytes) -> M:
     except ValidationError as error:
         problems = [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
         raise RequestValidationError(problems, body=body) from None
+
+
+def json_response(content: Any, status_code: int = 200) -> Response:
+    """`content` (dicts, lists, numbers, datetimes, models) as JSON, serialised once; see the module docstring."""
+    return Response(to_json(content), status_code=status_code, media_type="application/json")
 
 
 def json_body(
