@@ -287,8 +287,8 @@ async def predict(request: Request, item: TransactionBody, served: Model) -> Res
         probability = served.probability(row)
         state.online.store.add(tx)
     blocked = probability >= served.model.threshold
-    # Outside the lock: it reads no state. Exact TreeSHAP is the costliest step of a request (5 ms of the 13 ms a
-    # /predict took in-process at load 7 on this machine), so by default only a block is explained.
+    # Outside the lock: it reads no state. Exact TreeSHAP is the costliest step of a request (~8 ms a row against
+    # ~1 ms for all the rest, docs/experiments.md section 8), so by default only a block is explained.
     reasons = served.explain(row) if blocked or state.reasons == "all" else []
     answer = {
         "transaction_id": tx.tx_id, "fraud_probability": probability, "decision": "block" if blocked else "allow",
