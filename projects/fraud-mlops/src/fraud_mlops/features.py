@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Final, Literal
 
 import polars as pl
@@ -53,12 +54,13 @@ class Windows:
     baseline_days: int = 23
     drift: tuple[int, ...] = (7, 14)
 
-    @property
-    def customer_days(self) -> list[int]:
+    @cached_property
+    def customer_days(self) -> tuple[int, ...]:
         """Every customer window `(t - d, t]` the extended set reads, shortest first: the handbook's, the ratio's,
-        the spread's, the drift's, and the two whose difference is the baseline `(t - shift - b, t - shift]`."""
+        the spread's, the drift's, and the two whose difference is the baseline `(t - shift - b, t - shift]`.
+        Cached (the fields are frozen): the serving path reads it twice a request."""
         baseline = (self.baseline_shift, self.baseline_shift + self.baseline_days)
-        return sorted({*self.customer, *self.ratio, self.spread, *self.drift, *baseline})
+        return tuple(sorted({*self.customer, *self.ratio, self.spread, *self.drift, *baseline}))
 
     @property
     def lookback(self) -> int:
@@ -128,7 +130,7 @@ def customer_features(w: Windows, feature_set: FeatureSet) -> dict[str, pl.Expr]
     """Per-customer windows; needs the columns of `with_arrival_corrections`."""
     keys = [CUSTOMER]
     amount = pl.col(AMOUNT).cast(pl.Float64)
-    days = w.customer_days if feature_set == "extended" else sorted(w.customer)
+    days = w.customer_days if feature_set == "extended" else tuple(sorted(w.customer))
     counts = {d: _window(_one(), d, keys) - pl.col(LATER_N) for d in days}
     sums = {d: _window(amount, d, keys) - pl.col(LATER_AMOUNT) for d in days}
     out: dict[str, pl.Expr] = {}
