@@ -60,7 +60,9 @@ GROUPS: dict[str, list[str]] = {
 
 def candidate_columns(featured: pl.DataFrame, delay_days: int = 7, window_days: int = 30) -> pl.DataFrame:
     """The three candidates for every row of `featured` (stream order, labels present)."""
-    delay, span = pl.duration(days=delay_days), pl.duration(days=delay_days + window_days)
+    unit = featured.schema[TIME].time_unit  # type: ignore[attr-defined]
+    delay = pl.duration(days=delay_days, time_unit=unit)
+    span = pl.duration(days=delay_days + window_days, time_unit=unit)
     frauds = featured.filter(pl.col(LABEL) == 1).select(TERMINAL, pl.col(TIME).alias("_fraud")).sort("_fraud")
     rows = featured.select(TERMINAL, TIME).with_row_index("_pos")
     known_until = rows.with_columns((pl.col(TIME) - delay).alias("_until")).sort("_until")
@@ -110,7 +112,8 @@ def main() -> None:
             scored = test.with_columns(pl.Series(SCORE, model.predict_proba(matrix(test, names))[:, 1]))
             m = fraud_metrics(scored, config.protocol.top_k)
             row = {"ap": round(m["average_precision"], 4), "auc": round(m["roc_auc"], 4),
-                   "cp100": round(m["card_precision_at_100"], 4), **scenario_ap(scored), "load": round(load, 2)}  # fmt: skip
+                   "cp100": round(m["card_precision_at_100"], 4), **scenario_ap(scored),
+                   "load": round(load, 2)}  # fmt: skip
             results.setdefault(group, {})[split.name] = row
             print(f"{split.name} {group}: {row}", flush=True)
     for by_split in results.values():

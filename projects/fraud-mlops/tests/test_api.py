@@ -76,6 +76,7 @@ def test_a_replayed_day_gets_the_batch_features(
         store.bulk_load(history)  # warm start: the history with its (long known) labels
         batch = compute(pl.concat([history, day])).filter(pl.col("TX_TIME_DAYS") == 50)
         expected = {row[TX_ID]: row for row in batch.iter_rows(named=True)}
+        assert (batch["TERMINAL_ID_DAYS_SINCE_FIRST_FRAUD"] > 0).sum() >= 5  # the label-based features are exercised
         for row in day.sort([TIME, TX_ID]).iter_rows(named=True):
             answer = client.post("/predict", json=body(row))
             assert answer.status_code == 200, answer.text
@@ -96,12 +97,15 @@ def test_feedback_counts_only_after_the_delay(fraud_model: FraudModel, small_log
         assert answer.status_code == 200
         assert answer.json()["used_from"].startswith(str((first[TIME] + timedelta(days=7)).date()))
 
-        def risk(after: timedelta, tx_id: int) -> float:
+        def terminal(after: timedelta, tx_id: int) -> tuple[float, float]:
+            """The 1-day risk and the days since the earliest known fraud, for a new customer at `after`."""
             row = {**first, TX_ID: tx_id, TIME: first[TIME] + after, CUSTOMER: 10_000 + tx_id}
-            return float(client.post("/predict", json=body(row)).json()["features"]["TERMINAL_ID_RISK_1DAY_WINDOW"])
+            got = client.post("/predict", json=body(row)).json()["features"]
+            return float(got["TERMINAL_ID_RISK_1DAY_WINDOW"]), float(got["TERMINAL_ID_DAYS_SINCE_FIRST_FRAUD"])
 
-        assert risk(timedelta(days=6, hours=23), 900_001) == 0.0  # the label is not usable yet
-        assert risk(timedelta(days=7, hours=1), 900_002) == 1.0  # now it is: 1 fraud of 1 transaction
+        assert terminal(timedelta(days=6, hours=23), 900_001) == (0.0, 0.0)  # the label is not usable yet
+        # Now it is: 1 fraud of 1 transaction, 7 days and 1 hour old.
+        assert terminal(timedelta(days=7, hours=1), 900_002) == pytest.approx((1.0, 7 + 1 / 24), rel=1e-12)
 
 
 def test_bad_requests_get_a_clear_4xx_and_change_nothing(

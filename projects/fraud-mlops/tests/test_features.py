@@ -48,6 +48,10 @@ def reference(frame: pl.DataFrame) -> dict[int, dict[str, float]]:
             old = [y for (s, y) in seen_t[term] if t - (W.delay + d) * DAY < s <= t - W.delay * DAY]
             f[f"TERMINAL_ID_NB_TX_{d}DAY_WINDOW"] = len(old)
             f[f"TERMINAL_ID_RISK_{d}DAY_WINDOW"] = sum(old) / len(old) if old else 0.0
+        d = max(W.terminal)
+        known = [s for (s, y) in seen_t[term] if y == 1 and t - (W.delay + d) * DAY < s <= t - W.delay * DAY]
+        f[f"TERMINAL_ID_NB_FRAUD_{d}DAY_WINDOW"] = len(known)
+        f["TERMINAL_ID_DAYS_SINCE_FIRST_FRAUD"] = (t - min(known)) / DAY if known else 0.0
         out[r[TX_ID]] = f
     return out
 
@@ -89,6 +93,8 @@ def test_features_equal_the_row_by_row_reference(sample: pl.DataFrame) -> None:
     names = feature_names("extended")
     got = compute(sample, "extended")
     expected = reference(sample)
+    # The comparison means something only where the terminal has known frauds (a compromise 7+ days old).
+    assert (got["TERMINAL_ID_DAYS_SINCE_FIRST_FRAUD"] > W.delay).sum() > 100
     for row in got.iter_rows(named=True):
         want = expected[row[TX_ID]]
         for name in names:

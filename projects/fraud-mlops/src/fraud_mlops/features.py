@@ -12,6 +12,9 @@ customer's amounts over 30 days and the amount's z-score against it, and a basel
 days ago, `(t - 14 - b, t - 14]`, with the amount's ratio and z-score against that baseline and the ratio
 of the customer's recent (7- and 14-day) mean to it. They are window sums (count, sum, sum of squares),
 what the online store computes too; docs/experiments.md, section 5, has the fold results that chose them.
+Per terminal it adds how old the terminal's known compromise is: the number of known frauds over the longest
+risk window and the days since the earliest of them. A terminal whose frauds stopped keeps a 1- and 7-day risk
+of 1.0 for a week after the last one, as during the compromise; the age tells the two apart (section 9).
 
 Every window is `(t - w, t]` and holds the rows that arrived *at or before* this one (time, then
 transaction id): what a stream processor that sees one transaction at a time knows. The windows are
@@ -37,6 +40,7 @@ from fraud_mlops.schema import AMOUNT, CUSTOMER, LABEL, LABEL_COLUMNS, TERMINAL,
 FeatureSet = Literal["handbook", "extended"]
 FEATURE_SETS: Final[tuple[FeatureSet, ...]] = ("handbook", "extended")
 SINCE_CAP_S: Final = 30 * 86_400.0  # a first transaction and a gap of a month or more read the same
+NS_PER_DAY: Final = 86_400 * 10**9
 DAY = "d"
 
 
@@ -178,21 +182,33 @@ def baseline_features(w: Windows, counts: dict[int, pl.Expr], sums: dict[int, pl
     return out
 
 
-def terminal_features(w: Windows) -> dict[str, pl.Expr]:
+def terminal_features(w: Windows, feature_set: FeatureSet = "handbook") -> dict[str, pl.Expr]:
     """Counts and fraud shares over `(t - delay - d, t - delay]`: the long window minus the delay window.
 
     Rows that share this row's timestamp are in both windows and cancel: no arrival correction is needed.
+    The extended set adds, over the longest window, the number of known frauds and the days since the earliest
+    (0 when there is none; a known fraud is at least `delay` days old).
     """
     keys = [TERMINAL]
     frauds = pl.col(LABEL).cast(pl.Float64)
     delay_tx = _window(_one(), w.delay, keys)
     delay_frauds = _window(frauds, w.delay, keys)
     out: dict[str, pl.Expr] = {}
+    known_frauds: dict[int, pl.Expr] = {}
     for d in w.terminal:
         n = _window(_one(), w.delay + d, keys) - delay_tx
-        f = _window(frauds, w.delay + d, keys) - delay_frauds
+        known_frauds[d] = _window(frauds, w.delay + d, keys) - delay_frauds
         out[f"TERMINAL_ID_NB_TX_{d}DAY_WINDOW"] = n
-        out[f"TERMINAL_ID_RISK_{d}DAY_WINDOW"] = pl.when(n > 0).then(f / n).otherwise(0.0)
+        out[f"TERMINAL_ID_RISK_{d}DAY_WINDOW"] = pl.when(n > 0).then(known_frauds[d] / n).otherwise(0.0)
+    if feature_set == "extended":
+        d = max(w.terminal)
+        t = pl.col(TIME).dt.epoch("ns")
+        # The earliest fraud in (t - delay - d, t]; it is known when it is at least `delay` days old.
+        earliest = pl.when(pl.col(LABEL) == 1).then(t).rolling_min_by(TIME, f"{w.delay + d}{DAY}", closed="right")
+        earliest = earliest.over(keys)
+        age = pl.when(earliest <= t - w.delay * NS_PER_DAY).then((t - earliest).cast(pl.Float64) / NS_PER_DAY)
+        out[f"TERMINAL_ID_NB_FRAUD_{d}DAY_WINDOW"] = known_frauds[d]
+        out["TERMINAL_ID_DAYS_SINCE_FIRST_FRAUD"] = age.otherwise(0.0)
     return out
 
 
@@ -207,7 +223,7 @@ def feature_exprs(feature_set: FeatureSet, w: Windows = Windows()) -> dict[str, 
     """Feature name -> polars expression, in the model's column order."""
     exprs: dict[str, pl.Expr] = {AMOUNT: pl.col(AMOUNT).cast(pl.Float64), **calendar_features()}
     exprs |= customer_features(w, feature_set)
-    exprs |= terminal_features(w)
+    exprs |= terminal_features(w, feature_set)
     return exprs
 
 
@@ -251,7 +267,7 @@ def compute(frame: pl.DataFrame, feature_set: FeatureSet = "extended", w: Window
 
 KEYED: Final[dict[str, Callable[[Windows, FeatureSet], dict[str, pl.Expr]]]] = {
     CUSTOMER: customer_features,
-    TERMINAL: lambda w, _: terminal_features(w),
+    TERMINAL: terminal_features,
 }
 
 

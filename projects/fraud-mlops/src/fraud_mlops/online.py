@@ -31,10 +31,8 @@ from typing import Any, Protocol
 
 import polars as pl
 
-from fraud_mlops.features import SINCE_CAP_S, Windows, spread
+from fraud_mlops.features import NS_PER_DAY, SINCE_CAP_S, Windows, spread
 from fraud_mlops.schema import AMOUNT, CUSTOMER, LABEL, TERMINAL, TIME, TX_ID
-
-NS_PER_DAY = 86_400 * 10**9
 
 
 @dataclass(frozen=True)
@@ -95,6 +93,7 @@ class Evidence:
     pair_count: int
     terminal_counts: tuple[int, ...]
     terminal_frauds: tuple[int, ...]  # labelled frauds among them (unlabelled ones count as genuine)
+    first_fraud_ns: int | None  # the earliest labelled fraud in the longest terminal window
 
 
 class Store(Protocol):
@@ -131,6 +130,7 @@ def _evidence_sql(customer_windows: int, terminal_windows: int) -> str:
         for i in range(customer_windows)
     ]
     frauds = [f"SUM(time_ns > :s{i}), TOTAL(CASE WHEN time_ns > :s{i} THEN label END)" for i in range(terminal_windows)]
+    frauds.append("MIN(CASE WHEN label = 1 THEN time_ns END)")
     return f"""
     SELECT (SELECT COUNT(*) FROM tx WHERE tx_id = :id), (SELECT MAX(time_ns) FROM tx),
       (SELECT MAX(time_ns) FROM tx WHERE customer = :customer), c.*, p.*, k.* FROM
@@ -234,7 +234,7 @@ class SQLiteStore:
         params |= {f"s{i}": start for i, start in enumerate(q.terminal_starts)}
         row = self._read(_evidence_sql(len(q.customer_starts), len(q.terminal_starts)), params)
         known, newest, last, n = row[0], row[1], row[2], len(q.customer_starts)
-        customer, pair, terminal = row[3 : 3 + 3 * n], row[3 + 3 * n], row[4 + 3 * n :]
+        customer, pair, terminal, first_fraud = row[3 : 3 + 3 * n], row[3 + 3 * n], row[4 + 3 * n : -1], row[-1]
         return Evidence(
             known=bool(known),
             newest_ns=None if newest is None else int(newest),
@@ -245,6 +245,7 @@ class SQLiteStore:
             pair_count=int(pair),
             terminal_counts=tuple(int(x or 0) for x in terminal[0::2]),
             terminal_frauds=tuple(int(x) for x in terminal[1::2]),
+            first_fraud_ns=None if first_fraud is None else int(first_fraud),
         )
 
     def add(self, tx: Tx) -> None:
@@ -336,6 +337,7 @@ class RedisStore:
             pair_count=int(pair),
             terminal_counts=tuple(sum(1 for s, _ in frauds if s > start) for start in q.terminal_starts),
             terminal_frauds=tuple(sum(y for s, y in frauds if s > start) for start in q.terminal_starts),
+            first_fraud_ns=min((s for s, y in frauds if y == 1), default=None),
         )
 
     def _write(self, pipe: Any, row: tuple[int, int, int, int, float, int | None]) -> None:
@@ -436,6 +438,10 @@ class OnlineFeatures:
         for d, n, frauds in zip(w.terminal, e.terminal_counts, e.terminal_frauds, strict=True):
             out[f"TERMINAL_ID_NB_TX_{d}DAY_WINDOW"] = float(n)
             out[f"TERMINAL_ID_RISK_{d}DAY_WINDOW"] = frauds / n if n else 0.0
+        longest = max(w.terminal)
+        out[f"TERMINAL_ID_NB_FRAUD_{longest}DAY_WINDOW"] = float(e.terminal_frauds[w.terminal.index(longest)])
+        first = e.first_fraud_ns
+        out["TERMINAL_ID_DAYS_SINCE_FIRST_FRAUD"] = 0.0 if first is None else (tx.time_ns - first) / NS_PER_DAY
         out |= baseline_features(tx.amount, w, counts, sums, squares)
         return out
 
