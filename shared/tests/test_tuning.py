@@ -36,3 +36,17 @@ def test_maximise_is_seeded_and_merges_fixed_parameters() -> None:
     assert runs[0].best_params == runs[1].best_params  # same seed, same study
     assert runs[0].best_params["k"] == 3 and abs(runs[0].best_params["x"] - 1.0) < 0.5
     assert runs[0].n_trials == 25 and len(runs[0].trials) == 25
+
+
+def test_a_start_point_is_the_first_trial_and_the_floor_of_the_study() -> None:
+    search = {"x": SearchRange(low=-3, high=3)}
+
+    def objective(trial: optuna.Trial) -> float:
+        return -((suggest(trial, search)["x"] - 1.0) ** 2)
+
+    # Three trials of TPE from scratch (seeded) do not land on the optimum; started from it, the study keeps it.
+    cold = maximise(objective, n_trials=3, seed=7, name="t", label="toy")
+    warm = maximise(objective, n_trials=3, seed=7, name="t", label="toy", start_from=[{"x": 1.0}])
+    assert cold.best_value < -1e-6
+    assert warm.trials[0]["params"] == {"x": 1.0}
+    assert warm.best_value == 0.0 and warm.best_params == {"x": 1.0}

@@ -31,3 +31,12 @@ def test_a_key_missing_from_params_is_named(tmp_path: Path) -> None:
         config_module.load(
             without_key(config_module.DEFAULT_PARAMS, "protocol.history_start", tmp_path / "params.yaml")
         )
+
+
+def test_a_misspelt_start_point_is_refused(tmp_path: Path) -> None:
+    """Optuna ignores an enqueued parameter the search does not suggest: the config refuses it instead."""
+    text = config_module.DEFAULT_PARAMS.read_text(encoding="utf-8")
+    assert "{learning_rate: 0.0215" in text
+    (tmp_path / "params.yaml").write_text(text.replace("{learning_rate: 0.0215", "{learning_rat: 0.0215"), "utf-8")
+    with pytest.raises(UserError, match=r"missing \['learning_rate'\], not searched \['learning_rat'\]"):
+        config_module.load(tmp_path / "params.yaml")

@@ -8,7 +8,7 @@ the study are the same for every project that tunes, so they live here.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -70,10 +70,12 @@ def maximise(
     warmup_steps: int = 0,
     timeout_s: float | None = None,
     fixed: Mapping[str, Any] | None = None,
+    start_from: Sequence[Mapping[str, Any]] = (),
 ) -> StudyResult:
     """Run a TPE study (seeded, so the same budget gives the same study) for `n_trials` trials or
     `timeout_s` seconds, pruning by the median rule once five trials have finished; `fixed` parameters
-    are merged into the best ones."""
+    are merged into the best ones. `start_from` points (e.g. the last study's best) are the first trials, so a
+    retrain never ends below a point it already knew: TPE alone need not find it again within the budget."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -83,6 +85,8 @@ def maximise(
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup_steps),
         study_name=name,
     )
+    for point in start_from:
+        study.enqueue_trial(dict(point))
     start = time.perf_counter()
     with make_progress(transient=True) as progress:
         task = progress.add_task(label, total=n_trials)

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from fraud_mlops.features import FeatureSet, Windows
 from mlshared.params import StrictModel, TrackingConfig, load_config
@@ -72,6 +72,15 @@ class ModelsConfig(StrictModel):
 class TuningConfig(StrictModel):
     n_trials: int = Field(ge=1)
     timeout_s: float = Field(gt=0)
+    start_from: list[dict[str, int | float]] = Field(
+        description="Points of the search space tried first (the last study's best); [] for none."
+    )
+
+    @model_validator(mode="after")
+    def within_budget(self) -> TuningConfig:
+        if len(self.start_from) > self.n_trials:
+            raise ValueError(f"{len(self.start_from)} start points do not fit in n_trials={self.n_trials}")
+        return self
 
 
 class DecisionConfig(StrictModel):
@@ -124,6 +133,16 @@ class Config(StrictModel):
     monitor: MonitorConfig
     gate: GateConfig
     scale: ScaleConfig
+
+    @model_validator(mode="after")
+    def start_points_match_the_search(self) -> Config:
+        """A start point names every searched parameter and nothing else (Optuna would ignore a misspelt one)."""
+        search = set(self.models.xgboost.search)
+        for point in self.tuning.start_from:
+            if set(point) != search:
+                missing, unknown = sorted(search - set(point)), sorted(set(point) - search)
+                raise ValueError(f"tuning.start_from point: missing {missing}, not searched {unknown}")
+        return self
 
 
 def load(path: Path = DEFAULT_PARAMS, profile: str = "full", overrides: Sequence[str] | None = None) -> Config:

@@ -3,7 +3,8 @@
 TPE with a seeded sampler; `n_trials` trials or `timeout_s` seconds, whichever comes first. The objective
 is the mean average precision over the folds, each a train week, a delay week and a validation week moved
 back in time (`protocol.prequential_folds`); the test week is never used. Trials are pruned fold by fold
-(median rule) once five have finished.
+(median rule) once five have finished. The study starts from `tuning.start_from` (the last study's best), so
+a retrain keeps a known point when TPE does not find it again (docs/experiments.md, section 10).
 """
 
 from __future__ import annotations
@@ -42,5 +43,5 @@ def tune(config: Config, featured: pl.DataFrame, features: list[str]) -> StudyRe
     return maximise(
         objective, n_trials=config.tuning.n_trials, seed=config.seed, name="fraud-xgboost",
         label="Optuna (XGBoost, prequential AP)", warmup_steps=1, timeout_s=config.tuning.timeout_s,
-        fixed=config.models.xgboost.fixed,
+        fixed=config.models.xgboost.fixed, start_from=config.tuning.start_from,
     )  # fmt: skip
