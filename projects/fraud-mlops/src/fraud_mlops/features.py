@@ -182,7 +182,7 @@ def baseline_features(w: Windows, counts: dict[int, pl.Expr], sums: dict[int, pl
     return out
 
 
-def terminal_features(w: Windows, feature_set: FeatureSet = "handbook") -> dict[str, pl.Expr]:
+def terminal_features(w: Windows, feature_set: FeatureSet) -> dict[str, pl.Expr]:
     """Counts and fraud shares over `(t - delay - d, t - delay]`: the long window minus the delay window.
 
     Rows that share this row's timestamp are in both windows and cancel: no arrival correction is needed.

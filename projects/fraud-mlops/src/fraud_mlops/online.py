@@ -8,10 +8,11 @@ compares with the batch features to 1e-9.
 
 Two backends hold the history: SQLite (default; one file, indexed by key and time) and Redis (sorted sets
 per key, scored by time) when FRAUD_REDIS_URL is set. A store answers one transaction with one `Evidence`:
-the counts and amount sums of its windows, which `OnlineFeatures` turns into features, so the feature
-arithmetic exists once. SQLite computes the sums in one SQL statement over covering indexes, Redis in
-Python over one pipelined read; rows older than the longest window are never read. (Fetching the rows and
-summing in Python, as the first version did, cost 0.6-0.9 ms of a 2 ms request; the aggregate 0.2 ms.)
+the counts and amount sums of its windows (and the terminal's earliest known fraud), which `OnlineFeatures`
+turns into features, so the feature arithmetic exists once. SQLite computes the sums in one SQL statement
+over covering indexes, Redis in Python over one pipelined read; rows older than the longest window are never
+read. (Fetching the rows and summing in Python, as the first version did, cost 0.6-0.9 ms of a 2 ms request;
+the aggregate 0.2 ms.)
 """
 
 from __future__ import annotations
