@@ -295,7 +295,8 @@ class RedisStore:
     """History in Redis: a hash per transaction and sorted sets (scored by time) per customer, terminal and
     customer-terminal pair. A request costs two round trips: one pipeline for every read (a small Lua script
     fetches the terminal window's labels next to the window, server-side) and one MULTI for the writes (the first
-    version made eight).
+    version made eight). The script is loaded once and called by its SHA: redis-py's script objects ask the
+    server whether the script exists before every pipeline that runs one, a third round trip per request.
 
     The newest time is the single member of the sorted set `newest`, zero-padded so that the lexicographic order
     is the numeric one: a write adds its time and trims the set to its largest member inside the same MULTI,
@@ -307,7 +308,8 @@ class RedisStore:
         self.r = redis.Redis.from_url(url, decode_responses=True)
         self.r.ping()
         self.p = prefix
-        self.labelled_window = self.r.register_script(LABELLED_WINDOW_LUA)
+        self.labelled_window_sha = self.r.script_load(LABELLED_WINDOW_LUA)
+        self._script_missing: type[Exception] = redis.exceptions.NoScriptError
 
     def has(self, tx_id: int) -> bool:
         return bool(self.r.exists(f"{self.p}tx:{tx_id}"))
@@ -317,6 +319,13 @@ class RedisStore:
         return int(str(newest[0])) if newest else None
 
     def evidence(self, q: Query) -> Evidence:
+        try:
+            return self._evidence(q)
+        except self._script_missing:  # the server emptied its script cache (a restart, SCRIPT FLUSH): load it again
+            self.labelled_window_sha = self.r.script_load(LABELLED_WINDOW_LUA)
+            return self._evidence(q)
+
+    def _evidence(self, q: Query) -> Evidence:
         pipe = self.r.pipeline(transaction=False)
         pipe.exists(f"{self.p}tx:{q.tx_id}")
         pipe.zrange(f"{self.p}newest", -1, -1)
@@ -324,7 +333,7 @@ class RedisStore:
         pipe.zrange(f"{self.p}c:{q.customer}", -1, -1, withscores=True)
         pipe.zcount(f"{self.p}p:{q.customer}:{q.terminal}", f"({q.pair_start}", q.time_ns)
         terminal_keys = [f"{self.p}t:{q.terminal}", f"{self.p}labels"]
-        self.labelled_window(terminal_keys, [f"({min(q.terminal_starts)}", q.terminal_end], client=pipe)
+        pipe.evalsha(self.labelled_window_sha, 2, *terminal_keys, f"({min(q.terminal_starts)}", q.terminal_end)
         known, newest, customer, last, pair, (members, labels) = pipe.execute()
         history = [(int(t), float(amount)) for t, _, amount in (str(m).split(":") for m in customer)]
         frauds = [(int(str(m).split(":")[0]), int(y or 0)) for m, y in zip(members, labels, strict=True)]
