@@ -114,7 +114,9 @@ def run_api_bench(
         # lateness tolerance is raised to an hour, or a night-time gap would turn a reordered pair into a 409.
         quiet = {"FRAUD_ACCESS_LOG": "false", "FRAUD_API_KEY": "", "FRAUD_LOG_LEVEL": "warning",
                  "FRAUD_MAX_LATENESS_S": str(LATENESS_S)}  # fmt: skip
-        redis_url = stack.enter_context(redis_server(work / "redis", pinned([], 1)))
+        # redis-server is part of the system under test: on the server's core, leaving wrk a core of its own
+        # (docs/experiments.md section 11).
+        redis_url = stack.enter_context(redis_server(work / "redis", pinned([], 0)))
         urls: dict[str, str] = {}
         for name, extra in SERVERS.items():
             env = quiet | extra | {"FRAUD_STATE_PATH": str(work / f"{name}.sqlite"),
@@ -180,7 +182,7 @@ def run_api_bench(
             "sqlite_reasons_all: every answer explained",
             "load": f"wrk -t1 -c{connections}, {rounds} interleaved rounds of {duration} s per endpoint "
             f"(median-throughput round reported; ratios: median of per-round ratios)",
-            "pinning": "servers on CPU 0, wrk and redis-server on CPU 1 (taskset)" if can_pin() else "none",
+            "pinning": "servers and redis-server on CPU 0, wrk on CPU 1 (taskset)" if can_pin() else "none",
             "load_average_1min": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
