@@ -99,7 +99,7 @@ def main() -> None:
     config = config_module.load()
     started = time.perf_counter()
     w = config.features.windows
-    featured = candidate_columns(compute(load_handbook(), "extended", w), w.delay, max(w.terminal))
+    featured = candidate_columns(compute(load_handbook(), "extended", w), w.delay, w.compromise)
     base = feature_names("extended", w)
     print(f"features: {time.perf_counter() - started:.1f} s", flush=True)
     results: dict[str, dict[str, Any]] = {}

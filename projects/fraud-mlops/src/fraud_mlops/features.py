@@ -67,10 +67,16 @@ class Windows:
         return tuple(sorted({*self.customer, *self.ratio, self.spread, *self.drift, *baseline}))
 
     @property
+    def compromise(self) -> int:
+        """The terminal window whose known frauds date a compromise (extended set): the longest risk window, which
+        the online store reads anyway."""
+        return max(self.terminal)
+
+    @property
     def lookback(self) -> int:
         """How many days back any feature reads: older rows change nothing (the Dask run's and the API bench's
         history start here)."""
-        return max(*self.customer_days, self.pair, self.delay + max(self.terminal))
+        return max(*self.customer_days, self.pair, self.delay + self.compromise)
 
 
 VARIANCE_FLOOR: Final = 1e-9  # relative to the mean square: below it the amounts are equal and the spread is 0
@@ -201,7 +207,7 @@ def terminal_features(w: Windows, feature_set: FeatureSet) -> dict[str, pl.Expr]
         out[f"TERMINAL_ID_NB_TX_{d}DAY_WINDOW"] = n
         out[f"TERMINAL_ID_RISK_{d}DAY_WINDOW"] = pl.when(n > 0).then(known_frauds[d] / n).otherwise(0.0)
     if feature_set == "extended":
-        d = max(w.terminal)
+        d = w.compromise
         t = pl.col(TIME).dt.epoch("ns")
         # The earliest fraud in (t - delay - d, t]; it is known when it is at least `delay` days old.
         earliest = pl.when(pl.col(LABEL) == 1).then(t).rolling_min_by(TIME, f"{w.delay + d}{DAY}", closed="right")

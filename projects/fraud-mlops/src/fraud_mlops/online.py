@@ -94,7 +94,7 @@ class Evidence:
     pair_count: int
     terminal_counts: tuple[int, ...]
     terminal_frauds: tuple[int, ...]  # labelled frauds among them (unlabelled ones count as genuine)
-    first_fraud_ns: int | None  # the earliest labelled fraud in the longest terminal window
+    first_fraud_ns: int | None  # the earliest labelled fraud in the longest terminal window (`Windows.compromise`)
 
 
 class Store(Protocol):
@@ -448,8 +448,8 @@ class OnlineFeatures:
         for d, n, frauds in zip(w.terminal, e.terminal_counts, e.terminal_frauds, strict=True):
             out[f"TERMINAL_ID_NB_TX_{d}DAY_WINDOW"] = float(n)
             out[f"TERMINAL_ID_RISK_{d}DAY_WINDOW"] = frauds / n if n else 0.0
-        longest = max(w.terminal)
-        out[f"TERMINAL_ID_NB_FRAUD_{longest}DAY_WINDOW"] = float(e.terminal_frauds[w.terminal.index(longest)])
+        d = w.compromise
+        out[f"TERMINAL_ID_NB_FRAUD_{d}DAY_WINDOW"] = float(e.terminal_frauds[w.terminal.index(d)])
         first = e.first_fraud_ns
         out["TERMINAL_ID_DAYS_SINCE_FIRST_FRAUD"] = 0.0 if first is None else (tx.time_ns - first) / NS_PER_DAY
         out |= baseline_features(tx.amount, w, counts, sums, squares)
